@@ -1,0 +1,390 @@
+//! Reading and writing `snn-net/1` (`shared/spec/net-format.md`).
+//!
+//! Reading streams from a reader (a file, standard input, or a gzip stream, recognised by its magic bytes),
+//! so the JSON text is never held in memory whole. Errors carry the JSON path of the offending value
+//! (`blocks[3].rate`) or the block or edge they are about.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Block, BlockId, Edge, GraphError, Network};
+
+/// The format tag of a network file.
+pub const NET_FORMAT: &str = "snn-net/1";
+
+#[derive(Deserialize)]
+struct RawNet {
+    format: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    blocks: Vec<RawBlock>,
+    #[serde(default)]
+    edges: Vec<RawEdge>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawBlock {
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    layer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    host: Option<bool>,
+    compartments: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    in_axons: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    out_axons: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    synapse_bits: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rate: Option<f64>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawEdge {
+    src: String,
+    dst: String,
+    spikes: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    synops: Option<f64>,
+}
+
+/// Reads a network from `path`; `-` is standard input. Gzip input (`.json.gz`) is recognised by content.
+pub fn read_net_file(path: &Path) -> Result<Network, GraphError> {
+    if path.as_os_str() == "-" {
+        return read_net(std::io::stdin().lock());
+    }
+    let file = File::open(path).map_err(|source| GraphError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    read_net(file)
+}
+
+/// Reads a network from any reader, plain JSON or gzip-compressed JSON.
+pub fn read_net(reader: impl Read) -> Result<Network, GraphError> {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let head = reader.fill_buf().map_err(|e| io_error(&e))?;
+    if head.is_empty() {
+        return Err(GraphError::Json("the input is empty".into()));
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let gz = BufReader::with_capacity(1 << 16, flate2::bufread::MultiGzDecoder::new(reader));
+        parse(gz)
+    } else {
+        parse(reader)
+    }
+}
+
+fn io_error(e: &std::io::Error) -> GraphError {
+    GraphError::Json(format!("cannot read the input: {e}"))
+}
+
+fn parse(reader: impl Read) -> Result<Network, GraphError> {
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let raw: RawNet = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let what = if inner.is_io() {
+            format!("cannot read the input: {inner}")
+        } else {
+            inner.to_string()
+        };
+        if path == "." || path == "?" || path.is_empty() {
+            GraphError::Json(what)
+        } else {
+            GraphError::Json(format!("{path}: {what}"))
+        }
+    })?;
+    de.end()
+        .map_err(|e| GraphError::Json(format!("after the network object: {e}")))?;
+    from_raw(raw)
+}
+
+fn from_raw(raw: RawNet) -> Result<Network, GraphError> {
+    match raw.format.as_deref() {
+        Some(NET_FORMAT) => {}
+        Some(other) => {
+            return Err(GraphError::Format {
+                found: other.to_string(),
+            })
+        }
+        None => return Err(GraphError::MissingFormat),
+    }
+    let mut blocks = Vec::with_capacity(raw.blocks.len());
+    for (index, b) in raw.blocks.into_iter().enumerate() {
+        let int = |field: &'static str, v: Option<f64>| integer(index, &b.id, field, v);
+        let compartments = int("compartments", b.compartments)?.ok_or_else(|| {
+            GraphError::BadBlockField {
+                index,
+                name: b.id.clone(),
+                field: "compartments",
+                problem: "is required".into(),
+            }
+        })?;
+        blocks.push(Block {
+            compartments,
+            in_axons: int("in_axons", b.in_axons)?.unwrap_or(0),
+            out_axons: int("out_axons", b.out_axons)?.unwrap_or(0),
+            synapse_bits: int("synapse_bits", b.synapse_bits)?.unwrap_or(0),
+            rate: b.rate.unwrap_or(0.0),
+            host: b.host.unwrap_or(false),
+            layer: b.layer,
+            name: b.id,
+        });
+    }
+    // Network::new checks names again; resolving edges needs the index first.
+    let mut index = std::collections::HashMap::with_capacity(blocks.len());
+    for (i, b) in blocks.iter().enumerate() {
+        if let Some(first) = index.insert(b.name.as_str(), BlockId(i as u32)) {
+            return Err(GraphError::DuplicateBlock {
+                name: b.name.clone(),
+                first: first.idx(),
+                second: i,
+            });
+        }
+    }
+    let mut edges = Vec::with_capacity(raw.edges.len());
+    for (i, e) in raw.edges.iter().enumerate() {
+        let resolve = |field, name: &str| {
+            index
+                .get(name)
+                .copied()
+                .ok_or_else(|| GraphError::UnknownBlock {
+                    index: i,
+                    field,
+                    name: name.to_string(),
+                })
+        };
+        let (src, dst) = (resolve("src", &e.src)?, resolve("dst", &e.dst)?);
+        let spikes = e.spikes.ok_or_else(|| GraphError::BadEdgeField {
+            index: i,
+            src: e.src.clone(),
+            dst: e.dst.clone(),
+            field: "spikes",
+            problem: "is required".into(),
+        })?;
+        edges.push(Edge {
+            src,
+            dst,
+            spikes,
+            synops: e.synops,
+        });
+    }
+    drop(index);
+    Network::new(raw.name.unwrap_or_default(), blocks, edges)
+}
+
+/// An integer field: absent is `None`; present must be a whole number >= 0.
+fn integer(
+    index: usize,
+    name: &str,
+    field: &'static str,
+    v: Option<f64>,
+) -> Result<Option<u64>, GraphError> {
+    let Some(x) = v else { return Ok(None) };
+    // 2^53: above it f64 no longer holds every integer, and no core limit comes near it.
+    const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+    let problem = if x < 0.0 {
+        format!("must be >= 0, got {x}")
+    } else if x.fract() != 0.0 {
+        format!("must be a whole number, got {x}")
+    } else if x > MAX_EXACT {
+        format!("is too large ({x}; at most 2^53)")
+    } else {
+        return Ok(Some(x as u64));
+    };
+    Err(GraphError::BadBlockField {
+        index,
+        name: name.to_string(),
+        field,
+        problem,
+    })
+}
+
+/// Writes `net` as `snn-net/1`: one block or edge per line, fields in a fixed order, so that the same
+/// network always gives the same bytes.
+pub fn write_net(net: &Network, writer: impl Write) -> std::io::Result<()> {
+    let mut w = BufWriter::new(writer);
+    writeln!(
+        w,
+        "{{\"format\": \"{NET_FORMAT}\", \"name\": {},",
+        serde_json::to_string(&net.name)?
+    )?;
+    writeln!(w, "\"blocks\": [")?;
+    let n = net.blocks().len();
+    for (i, b) in net.blocks().iter().enumerate() {
+        let raw = RawBlock {
+            id: b.name.clone(),
+            layer: b.layer.clone(),
+            host: b.host.then_some(true),
+            compartments: Some(b.compartments as f64),
+            in_axons: (b.in_axons > 0).then_some(b.in_axons as f64),
+            out_axons: (b.out_axons > 0).then_some(b.out_axons as f64),
+            synapse_bits: (b.synapse_bits > 0).then_some(b.synapse_bits as f64),
+            rate: (b.rate > 0.0).then_some(b.rate),
+        };
+        let sep = if i + 1 < n { "," } else { "" };
+        writeln!(w, "  {}{sep}", record(&raw)?)?;
+    }
+    writeln!(w, "],")?;
+    writeln!(w, "\"edges\": [")?;
+    let m = net.edges().len();
+    for (i, e) in net.edges().iter().enumerate() {
+        let raw = RawEdge {
+            src: net.block(e.src).name.clone(),
+            dst: net.block(e.dst).name.clone(),
+            spikes: Some(e.spikes),
+            synops: e.synops,
+        };
+        let sep = if i + 1 < m { "," } else { "" };
+        writeln!(w, "  {}{sep}", record(&raw)?)?;
+    }
+    writeln!(w, "]}}")?;
+    w.flush()
+}
+
+/// Writes `net` to `path`, gzip-compressed when the name ends in `.gz`. The caller is responsible for
+/// atomicity (the binary writes to a temporary file and renames it).
+pub fn write_net_file(net: &Network, path: &Path) -> std::io::Result<()> {
+    let file = File::create(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        write_net(net, &mut gz)?;
+        gz.finish()?.sync_all()
+    } else {
+        write_net(net, &file)?;
+        file.sync_all()
+    }
+}
+
+/// One record as compact JSON with its keys sorted; whole numbers print without a fraction (`1024`, not
+/// `1024.0`), so integer fields read back as integers.
+fn record(v: &impl Serialize) -> std::io::Result<String> {
+    fn integral(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Number(n) => match n.as_f64() {
+                Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => (x as i64).into(),
+                _ => serde_json::Value::Number(n),
+            },
+            serde_json::Value::Object(m) => m.into_iter().map(|(k, v)| (k, integral(v))).collect(),
+            other => other,
+        }
+    }
+    Ok(integral(serde_json::to_value(v)?).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expect: &str) {
+        match read_net(text.as_bytes()) {
+            Ok(net) => {
+                let mut out = Vec::new();
+                write_net(&net, &mut out).unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), expect)
+            }
+            Err(e) => assert_eq!(e.to_string(), expect),
+        }
+    }
+
+    const SMALL: &str = r#"{"format": "snn-net/1", "name": "s", "blocks": [
+        {"id": "in", "host": true, "compartments": 4, "extra": [1, 2]},
+        {"id": "a", "layer": "l0", "compartments": 10, "in_axons": 4, "rate": 0.5}],
+        "edges": [{"src": "in", "dst": "a", "spikes": 2, "synops": 8.5}]}"#;
+
+    #[test]
+    fn reads_and_writes_back() {
+        check(
+            SMALL,
+            r#"{"format": "snn-net/1", "name": "s",
+"blocks": [
+  {"compartments":4,"host":true,"id":"in"},
+  {"compartments":10,"id":"a","in_axons":4,"layer":"l0","rate":0.5}
+],
+"edges": [
+  {"dst":"a","spikes":2,"src":"in","synops":8.5}
+]}
+"#,
+        );
+    }
+
+    #[test]
+    fn round_trips_through_gzip() {
+        let net = read_net(SMALL.as_bytes()).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        write_net(&net, &mut gz).unwrap();
+        let bytes = gz.finish().unwrap();
+        assert_eq!(read_net(&bytes[..]).unwrap(), net);
+    }
+
+    #[test]
+    fn rejects_bad_files_naming_the_item() {
+        check("", "the input is empty");
+        check("{", "EOF while parsing an object at line 1 column 1");
+        check(
+            r#"{"format": "snn-net/2", "blocks": []}"#,
+            "unknown format \"snn-net/2\", expected \"snn-net/1\"",
+        );
+        check(
+            r#"{"blocks": []}"#,
+            "missing field \"format\" (expected \"snn-net/1\")",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": -3}]}"#,
+            "blocks[0] (\"a\"): field \"compartments\" must be >= 0, got -3",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 2.5}]}"#,
+            "blocks[0] (\"a\"): field \"compartments\" must be a whole number, got 2.5",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a"}]}"#,
+            "blocks[0] (\"a\"): field \"compartments\" is required",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1, "rate": 1e400}]}"#,
+            "blocks[0].rate: number out of range at line 1 column 80",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": "x"}]}"#,
+            "blocks[0].compartments: invalid type: string \"x\", expected f64 at line 1 column 66",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1}],
+                "edges": [{"src": "a", "dst": "b", "spikes": 1}]}"#,
+            "edges[0]: field \"dst\" names unknown block \"b\"",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1}],
+                "edges": [{"src": "a", "dst": "a"}]}"#,
+            "edges[0] (\"a\" -> \"a\"): field \"spikes\" is required",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1},
+                {"id": "a", "compartments": 1}]}"#,
+            "block \"a\" appears twice (blocks[0] and blocks[1])",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": []} x"#,
+            "after the network object: trailing characters at line 1 column 39",
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_defined_behaviour_not_a_crash() {
+        let nest = |at: &str| {
+            let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+            let text = format!("{{\"format\": \"snn-net/1\", \"blocks\": [], {at}: {deep}}}");
+            read_net(text.as_bytes()).map(|net| net.n_blocks())
+        };
+        // An unknown field is skipped whatever it holds; a known one must have its type.
+        assert_eq!(nest("\"x\"").unwrap(), 0);
+        let err = nest("\"edges\"").unwrap_err().to_string();
+        assert!(err.starts_with("edges[0][0]: invalid type: sequence"), "{err}");
+    }
+}
