@@ -1,0 +1,62 @@
+//! The `snn-report/1` object that `--json` prints.
+
+use serde::Serialize;
+use snn_graph::Network;
+use snn_hardware::Topology;
+
+use crate::{Metrics, Placement};
+
+/// The format tag of a report.
+pub const REPORT_FORMAT: &str = "snn-report/1";
+
+/// One run's report, in the key order of `shared/spec/report-format.md`, plus `version` and
+/// `busiest_link` (extensions the format allows).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub format: &'static str,
+    pub version: &'static str,
+    pub network: String,
+    pub topology: String,
+    pub allocator: String,
+    pub seed: u64,
+    pub blocks: usize,
+    pub edges: usize,
+    pub chips_used: usize,
+    pub cores_used: usize,
+    pub interchip_spikes: f64,
+    pub host_spikes: f64,
+    pub hop_spikes: f64,
+    pub multicast_spikes: f64,
+    pub max_link_spikes: f64,
+    /// The busiest link as `[from_chip, to_chip]`, or `null` when no spike crosses a chip boundary.
+    pub busiest_link: Option<[u32; 2]>,
+    pub elapsed_s: f64,
+    pub time_per_step_us: Option<f64>,
+}
+
+impl Report {
+    /// The report of placement `p`, with its metrics computed here.
+    pub fn new(net: &Network, topo: &Topology, p: &Placement, elapsed_s: f64) -> Report {
+        let m = Metrics::compute(net, topo, p);
+        Report {
+            format: REPORT_FORMAT,
+            version: env!("CARGO_PKG_VERSION"),
+            network: net.name.clone(),
+            topology: topo.name.clone(),
+            allocator: p.allocator.clone(),
+            seed: p.seed,
+            blocks: net.n_blocks(),
+            edges: net.edges().len(),
+            chips_used: m.chips_used,
+            cores_used: m.cores_used,
+            interchip_spikes: m.interchip_spikes,
+            host_spikes: m.host_spikes,
+            hop_spikes: m.hop_spikes,
+            multicast_spikes: m.multicast_spikes,
+            max_link_spikes: m.max_link_spikes,
+            busiest_link: m.busiest_link.map(|(a, b)| [a.0, b.0]),
+            elapsed_s,
+            time_per_step_us: None,
+        }
+    }
+}
