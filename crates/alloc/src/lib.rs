@@ -1,1 +1,160 @@
-//! stub
+//! Allocators decide where each block of a [`Network`] sits on a [`Topology`]. All of them implement the
+//! object-safe [`Allocator`] trait and are found by name in the registry ([`ALLOCATORS`], [`by_name`]).
+//! They receive a [`Ctx`] with the seeded RNG, the chips that may be used and an optional deadline, and
+//! return a [`Placement`] or an [`AllocError`].
+//!
+//! - [`Greedy`]: nengo-loihi's `Greedy`: blocks in file order fill chip 0's cores, then chip 1's, ...
+//! - [`RoundRobin`]: nengo-loihi's `RoundRobin`: consecutive blocks go to consecutive chips.
+//!
+//! Invariant: an allocator only decides placement. It does not check capacity itself beyond what it needs
+//! to decide (the placement crate's validator is the judge), print, or read the clock or a global RNG
+//! except through [`Ctx`]. Depends on graph, hardware and placement; never on the emulator.
+
+mod baseline;
+
+use std::time::Instant;
+
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use snn_graph::Network;
+use snn_hardware::Topology;
+use snn_placement::{check_blocks_fit, Placement, PlacementError, Rules};
+
+pub use baseline::{Greedy, RoundRobin};
+
+/// What an allocator gets besides the network and the topology.
+pub struct Ctx {
+    /// Seeded by the caller; the only source of randomness an allocator may use.
+    pub rng: ChaCha8Rng,
+    /// The seed `rng` started from, recorded in the placement.
+    pub seed: u64,
+    /// Which chips may be used and whether blocks may share cores.
+    pub rules: Rules,
+    /// When set, a long-running allocator stops improving at this instant and returns its best result.
+    pub deadline: Option<Instant>,
+}
+
+impl Ctx {
+    pub fn new(seed: u64, rules: Rules) -> Ctx {
+        Ctx {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            seed,
+            rules,
+            deadline: None,
+        }
+    }
+
+    /// Whether the deadline, if any, has passed.
+    pub fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// Why an allocator returned no placement.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AllocError {
+    /// The network needs more chips than may be used: an outcome, not a bug.
+    #[error(
+        "does not fit: needs {needed} chips ({blocks} on-chip blocks, {cores_per_chip} cores per chip), \
+         {available} available{why}"
+    )]
+    Infeasible {
+        needed: u64,
+        available: u32,
+        blocks: usize,
+        cores_per_chip: u32,
+        /// Why fewer chips are available than the topology has, if they are (`--chips`).
+        why: String,
+    },
+    /// A block is bad input for this topology (too big for any core).
+    #[error(transparent)]
+    Block(#[from] PlacementError),
+    #[error("unknown allocator {name:?}; known: {known}")]
+    Unknown { name: String, known: String },
+}
+
+/// An allocator: see the crate docs for what it may and may not do.
+pub trait Allocator: Send + Sync {
+    /// Stable kebab-case name, used by the CLI and reports.
+    fn name(&self) -> &'static str;
+    fn allocate(
+        &self,
+        net: &Network,
+        topo: &Topology,
+        ctx: &mut Ctx,
+    ) -> Result<Placement, AllocError>;
+}
+
+/// The registry: each allocator's name and its one-line trade-off, in the order `allocators` lists them.
+pub const ALLOCATORS: &[(&str, &str)] = &[
+    (
+        "greedy",
+        "nengo-loihi's Greedy: fills chips in file order; fast, ignores traffic",
+    ),
+    (
+        "round-robin",
+        "nengo-loihi's RoundRobin: spreads blocks over all chips; spreads traffic too",
+    ),
+];
+
+/// The allocator named `name`, with its default configuration.
+pub fn by_name(name: &str) -> Result<Box<dyn Allocator>, AllocError> {
+    match name {
+        "greedy" => Ok(Box::new(Greedy)),
+        "round-robin" => Ok(Box::new(RoundRobin)),
+        _ => Err(AllocError::Unknown {
+            name: name.to_string(),
+            known: ALLOCATORS
+                .iter()
+                .map(|a| a.0)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// The checks every allocator makes first: each on-chip block fits one core, and (one block per core) the
+/// usable chips have enough cores. Returns the fewest chips that can hold the network.
+pub fn check_fits(net: &Network, topo: &Topology, rules: &Rules) -> Result<u32, AllocError> {
+    check_blocks_fit(net, topo)?;
+    let blocks = net.n_on_chip();
+    let per_chip = topo.cores_per_chip();
+    let needed = (blocks as u64).div_ceil(per_chip as u64);
+    let available = rules.chips.min(topo.n_chips());
+    if needed > available as u64 {
+        let why = if available < topo.n_chips() {
+            format!(
+                " (limited to {available} of {}'s {} chips)",
+                topo.name,
+                topo.n_chips()
+            )
+        } else {
+            format!(" ({} has {})", topo.name, topo.n_chips())
+        };
+        return Err(AllocError::Infeasible {
+            needed,
+            available,
+            blocks,
+            cores_per_chip: per_chip,
+            why,
+        });
+    }
+    Ok(needed as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_builds_every_listed_allocator() {
+        for (name, _) in ALLOCATORS {
+            assert_eq!(by_name(name).unwrap().name(), *name);
+        }
+        assert_eq!(
+            by_name("metis-ish").err().unwrap().to_string(),
+            "unknown allocator \"metis-ish\"; known: greedy, round-robin"
+        );
+    }
+}

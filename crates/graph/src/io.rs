@@ -117,14 +117,13 @@ fn from_raw(raw: RawNet) -> Result<Network, GraphError> {
     let mut blocks = Vec::with_capacity(raw.blocks.len());
     for (index, b) in raw.blocks.into_iter().enumerate() {
         let int = |field: &'static str, v: Option<f64>| integer(index, &b.id, field, v);
-        let compartments = int("compartments", b.compartments)?.ok_or_else(|| {
-            GraphError::BadBlockField {
+        let compartments =
+            int("compartments", b.compartments)?.ok_or_else(|| GraphError::BadBlockField {
                 index,
                 name: b.id.clone(),
                 field: "compartments",
                 problem: "is required".into(),
-            }
-        })?;
+            })?;
         blocks.push(Block {
             compartments,
             in_axons: int("in_axons", b.in_axons)?.unwrap_or(0),
@@ -385,6 +384,9 @@ mod tests {
         // An unknown field is skipped whatever it holds; a known one must have its type.
         assert_eq!(nest("\"x\"").unwrap(), 0);
         let err = nest("\"edges\"").unwrap_err().to_string();
-        assert!(err.starts_with("edges[0][0]: invalid type: sequence"), "{err}");
+        assert!(
+            err.starts_with("edges[0][0]: invalid type: sequence"),
+            "{err}"
+        );
     }
 }

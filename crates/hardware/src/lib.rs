@@ -183,10 +183,7 @@ impl Topology {
         };
         for (field, g) in [("chips", chips), ("tiles", tiles)] {
             if g.x == 0 || g.y == 0 {
-                return bad(
-                    field,
-                    format!("must be at least 1x1, got {}x{}", g.x, g.y),
-                );
+                return bad(field, format!("must be at least 1x1, got {}x{}", g.x, g.y));
             }
         }
         if chips.count() > MAX_CHIPS {
@@ -207,7 +204,9 @@ impl Topology {
         if per_chip > MAX_CORES_PER_CHIP {
             return bad(
                 "tiles",
-                format!("gives {per_chip} cores per chip; at most {MAX_CORES_PER_CHIP} are supported"),
+                format!(
+                    "gives {per_chip} cores per chip; at most {MAX_CORES_PER_CHIP} are supported"
+                ),
             );
         }
         for (field, v) in [

@@ -93,12 +93,10 @@ pub fn read_placement(reader: impl Read, net: &Network) -> Result<Placement, Pla
                     core: CoreId(id("core", core)?),
                 }
             }
-            _ => {
-                return Err(file_error(format!(
-                    "placement[{i}] (block {:?}): give either \"chip\" and \"core\", or \"host\": true",
-                    entry.block
-                )))
-            }
+            _ => return Err(file_error(format!(
+                "placement[{i}] (block {:?}): give either \"chip\" and \"core\", or \"host\": true",
+                entry.block
+            ))),
         };
         if slots[b.idx()].replace(slot).is_some() {
             return Err(file_error(format!(
@@ -177,7 +175,10 @@ mod tests {
 
     fn check(text: &str, expect: &str) {
         match read_placement(text.as_bytes(), &net()) {
-            Ok(p) => assert_eq!(format!("{:?} {} {}", p.slots(), p.allocator, p.seed), expect),
+            Ok(p) => assert_eq!(
+                format!("{:?} {} {}", p.slots(), p.allocator, p.seed),
+                expect
+            ),
             Err(e) => assert_eq!(e.to_string(), expect),
         }
     }
@@ -215,7 +216,9 @@ mod tests {
     fn rejects_files_that_do_not_match_the_network() {
         let head = r#"{"format": "snn-placement/1", "placement": ["#;
         check(
-            &format!(r#"{head}{{"block": "in", "host": true}}, {{"block": "a\"q", "chip": 0, "core": 1}}]}}"#),
+            &format!(
+                r#"{head}{{"block": "in", "host": true}}, {{"block": "a\"q", "chip": 0, "core": 1}}]}}"#
+            ),
             "[Host, Core { chip: ChipId(0), core: CoreId(1) }] file 0",
         );
         check(
@@ -223,7 +226,9 @@ mod tests {
             "block \"a\\\"q\" is not placed (every block of the network must appear once)",
         );
         check(
-            &format!(r#"{head}{{"block": "in", "host": true}}, {{"block": "in", "host": true}}]}}"#),
+            &format!(
+                r#"{head}{{"block": "in", "host": true}}, {{"block": "in", "host": true}}]}}"#
+            ),
             "placement[1]: block \"in\" is placed twice",
         );
         check(
@@ -242,6 +247,9 @@ mod tests {
             r#"{"format": "snn-report/1", "placement": []}"#,
             "unknown format \"snn-report/1\", expected \"snn-placement/1\"",
         );
-        check("7", "invalid type: integer `7`, expected struct RawPlacement at line 1 column 1");
+        check(
+            "7",
+            "invalid type: integer `7`, expected struct RawPlacement at line 1 column 1",
+        );
     }
 }

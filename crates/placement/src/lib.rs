@@ -69,11 +69,7 @@ pub enum PlacementError {
     #[error("the placement has {slots} entries for a network of {blocks} blocks")]
     WrongLength { blocks: usize, slots: usize },
     #[error("block {block:?} is a host block but is placed on chip {chip}, core {core}")]
-    HostBlockOnChip {
-        block: String,
-        chip: u32,
-        core: u32,
-    },
+    HostBlockOnChip { block: String, chip: u32, core: u32 },
     #[error("block {block:?} is an on-chip block but is placed on the host")]
     OnChipBlockOnHost { block: String },
     #[error("block {block:?} is placed on chip {chip}, but only chips 0..{n_chips} may be used")]
@@ -89,14 +85,18 @@ pub enum PlacementError {
         core: u32,
         cores_per_chip: u32,
     },
-    #[error("block {block:?} does not fit one core: {field} {needed} exceeds the core limit {limit}")]
+    #[error(
+        "block {block:?} does not fit one core: {field} {needed} exceeds the core limit {limit}"
+    )]
     BlockTooBig {
         block: String,
         field: &'static str,
         needed: u64,
         limit: u64,
     },
-    #[error("chip {chip}, core {core} is over its {field} limit: {needed} > {limit} (blocks {blocks})")]
+    #[error(
+        "chip {chip}, core {core} is over its {field} limit: {needed} > {limit} (blocks {blocks})"
+    )]
     CoreOverflow {
         chip: u32,
         core: u32,
@@ -304,11 +304,7 @@ mod tests {
         big.in_axons = 3000;
         Network::new(
             "t",
-            vec![
-                Block::new("in", 8).on_host(),
-                Block::new("a", 600),
-                big,
-            ],
+            vec![Block::new("in", 8).on_host(), Block::new("a", 600), big],
             vec![],
         )
         .unwrap()

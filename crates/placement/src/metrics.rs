@@ -33,11 +33,7 @@ impl Metrics {
     pub fn compute(net: &Network, topo: &Topology, p: &Placement) -> Metrics {
         let slots = p.slots();
         let mut chips = vec![false; topo.n_chips() as usize];
-        let mut cores: Vec<Slot> = slots
-            .iter()
-            .copied()
-            .filter(|s| *s != Slot::Host)
-            .collect();
+        let mut cores: Vec<Slot> = slots.iter().copied().filter(|s| *s != Slot::Host).collect();
         for s in &cores {
             if let Some(c) = s.chip() {
                 chips[c.idx()] = true;
