@@ -1,1 +1,148 @@
+//! `snn_place`: the library a compiler pipeline calls to place a spiking network on neuromorphic hardware
+//! and learn what the placement costs.
+//!
+//! The main entry point is [`place`]: a [`Network`], a [`Topology`] and [`Options`] in, a validated
+//! [`Placement`] and its [`Report`] out. The workspace crates are re-exported: [`graph`] (networks and
+//! `snn-net/1`), [`hardware`] (topologies and presets), [`placement`] (placements, the validator and the
+//! traffic figures), [`alloc`] (the allocators) and [`frontend`] (generators).
+//!
+//! ```
+//! use snn_place::graph::{Block, BlockId, Edge, Network};
+//! use snn_place::hardware::Topology;
+//! use snn_place::{place, Options};
+//!
+//! // A host input feeding two layers of two blocks each, then a host probe.
+//! let mut blocks = vec![Block::new("input", 784).on_host()];
+//! for name in ["l1.0", "l1.1", "l2.0", "l2.1"] {
+//!     blocks.push(Block::new(name, 512));
+//! }
+//! blocks.push(Block::new("probe", 10).on_host());
+//! let e = |s, d, spikes| Edge::new(BlockId(s), BlockId(d), spikes);
+//! let edges = vec![
+//!     e(0, 1, 20.0), e(0, 2, 20.0),
+//!     e(1, 3, 10.0), e(1, 4, 5.0), e(2, 3, 5.0), e(2, 4, 10.0),
+//!     e(3, 5, 1.0), e(4, 5, 1.0),
+//! ];
+//! let net = Network::new("tiny", blocks, edges)?;
+//!
+//! // Kapoho Bay has two chips; round-robin puts l1.0 and l2.0 on chip 0, l1.1 and l2.1 on chip 1.
+//! let topo = Topology::preset("kapoho-bay").unwrap();
+//! let opts = Options { allocator: "round-robin".into(), ..Options::default() };
+//! let (placement, report) = place(&net, &topo, &opts)?;
+//! assert_eq!(report.chips_used, 2);
+//! assert_eq!(report.interchip_spikes, 5.0 + 5.0);
+//! assert_eq!(report.host_spikes, 20.0 + 20.0 + 1.0 + 1.0);
+//! assert_eq!(placement.allocator, "round-robin");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+use std::time::Instant;
+
+pub use snn_alloc as alloc;
+pub use snn_frontend as frontend;
+pub use snn_graph as graph;
+pub use snn_hardware as hardware;
+pub use snn_placement as placement;
+
+pub use snn_alloc::{AllocError, Allocator, Ctx};
+pub use snn_graph::Network;
+pub use snn_hardware::Topology;
+pub use snn_placement::{Placement, PlacementError, Report, Rules};
+
+/// How to place a network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// The allocator's registry name (see [`alloc::ALLOCATORS`]).
+    pub allocator: String,
+    /// Seeds the allocator's RNG; the same seed gives the same placement.
+    pub seed: u64,
+    /// Use at most this many chips of the topology (nengo-loihi's `n_chips`); `None`: all of them.
+    pub chips: Option<u32>,
+    /// When set, allocators that improve over time stop at this instant with their best result.
+    pub deadline: Option<Instant>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            allocator: DEFAULT_ALLOCATOR.into(),
+            seed: 0,
+            chips: None,
+            deadline: None,
+        }
+    }
+}
+
+/// The allocator used when none is named.
+pub const DEFAULT_ALLOCATOR: &str = "greedy";
+
+/// Why [`place`] returned no placement.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The options are wrong (an unknown allocator, more chips than the topology has).
+    #[error("{0}")]
+    Options(String),
+    /// The allocator could not place the network: see [`AllocError`] (`Infeasible` means "does not fit").
+    #[error(transparent)]
+    Alloc(#[from] AllocError),
+    /// The allocator returned a placement the validator rejects: a bug in that allocator.
+    #[error("allocator {allocator} made an invalid placement (a bug): {source}")]
+    Invalid {
+        allocator: String,
+        #[source]
+        source: PlacementError,
+    },
+}
+
+impl Error {
+    /// Whether the error means the network does not fit the (usable part of the) topology.
+    pub fn is_infeasible(&self) -> bool {
+        matches!(self, Error::Alloc(AllocError::Infeasible { .. }))
+    }
+}
+
+/// The validator's rules for these options on this topology.
+pub fn rules(topo: &Topology, opts: &Options) -> Result<Rules, Error> {
+    let chips = match opts.chips {
+        None => topo.n_chips(),
+        Some(0) => return Err(Error::Options("--chips must be at least 1".into())),
+        Some(n) if n > topo.n_chips() => {
+            return Err(Error::Options(format!(
+                "--chips {n} is more than {} has ({})",
+                topo.name,
+                topo.n_chips()
+            )))
+        }
+        Some(n) => n,
+    };
+    Ok(Rules {
+        chips,
+        packing: false,
+    })
+}
+
+/// Places `net` on `topo` with the allocator `opts` names, checks the result with the one validator, and
+/// computes the traffic report (`time_per_step_us` is left empty: that is the emulator's figure).
+pub fn place(
+    net: &Network,
+    topo: &Topology,
+    opts: &Options,
+) -> Result<(Placement, Report), Error> {
+    let allocator = alloc::by_name(&opts.allocator)
+        .map_err(|e| Error::Options(e.to_string()))?;
+    let rules = rules(topo, opts)?;
+    let mut ctx = Ctx::new(opts.seed, rules);
+    ctx.deadline = opts.deadline;
+    let start = Instant::now();
+    let placement = allocator.allocate(net, topo, &mut ctx)?;
+    let elapsed = start.elapsed().as_secs_f64();
+    placement
+        .validate(net, topo, &rules)
+        .map_err(|source| Error::Invalid {
+            allocator: allocator.name().to_string(),
+            source,
+        })?;
+    let report = Report::new(net, topo, &placement, elapsed);
+    Ok((placement, report))
+}

@@ -1,1 +1,376 @@
-fn main() {}
+//! The `snn-place` command line: parses arguments, loads files, calls the library, prints, and picks the
+//! exit code. Nothing else in the workspace touches the terminal or the environment.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context};
+use clap::{Args, Parser, Subcommand};
+use snn_place::frontend::{generate, GenKind, GenOptions};
+use snn_place::graph::{read_net_file, write_net, write_net_gz, Network};
+use snn_place::hardware::{load_topology, topology_json, Topology, DEFAULT_PRESET, PRESETS};
+use snn_place::placement::{write_placement, Placement, Report};
+use snn_place::{Options, DEFAULT_ALLOCATOR};
+
+/// Exit codes, as README.md documents them.
+mod exit {
+    /// The output could not be written, or a bug.
+    pub const FAILURE: u8 = 1;
+    /// Bad input or usage: a malformed file, an unknown name, a block too big for any core.
+    pub const BAD_INPUT: u8 = 2;
+    /// The network does not fit the topology (or the chips `--chips` allows).
+    pub const DOES_NOT_FIT: u8 = 3;
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  snn-place fixtures/resnet-tiny.json
+      Place a network on Nahuku32 with the greedy allocator and print the traffic figures.
+  snn-place --allocator round-robin --topology pohoiki-beach --chips 8 --json net.json
+      Round-robin over the first 8 chips of Pohoiki Beach; print an snn-report/1 object.
+  snn-place --topology board.json --out placement.json net.json.gz
+      Place on a custom board (snn-topology/1 file) and save the placement (snn-placement/1).
+  snn-place gen layered --blocks 4000 --seed 1 -o net.json
+      Generate a conv-net-like network of 4,000 blocks.
+
+Exit codes: 0 ok, 1 output not written, 2 bad input or usage, 3 the network does not fit.";
+
+/// Decides where every block of a spiking neural network sits on multi-chip neuromorphic hardware
+/// (Loihi-style boards), and reports the spike traffic that placement causes.
+#[derive(Parser)]
+#[command(
+    name = "snn-place",
+    version,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    place: PlaceArgs,
+}
+
+#[derive(Args)]
+struct PlaceArgs {
+    /// The network to place: an snn-net/1 file (JSON, or gzip-compressed JSON), or - for standard input.
+    #[arg(value_name = "NET", required = true)]
+    net: Option<PathBuf>,
+    /// The allocator (`snn-place allocators` lists them), e.g. --allocator round-robin.
+    #[arg(short, long, value_name = "NAME", default_value = DEFAULT_ALLOCATOR)]
+    allocator: String,
+    /// A preset (`snn-place topologies` lists them) or an snn-topology/1 file, e.g. --topology loihi.
+    #[arg(short, long, value_name = "PRESET|FILE", default_value = DEFAULT_PRESET)]
+    topology: String,
+    /// Use at most N chips of the topology, chips 0..N (as nengo-loihi's n_chips), e.g. --chips 8.
+    #[arg(long, value_name = "N")]
+    chips: Option<u32>,
+    /// Seeds the allocator; the same seed gives the same placement, e.g. --seed 7.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Also write the placement (snn-placement/1) to FILE, e.g. --out placement.json.
+    #[arg(short, long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print an snn-report/1 JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the topology presets with their sizes, e.g. `snn-place topologies`.
+    Topologies {
+        /// Print each preset as an snn-topology/1 object (one JSON array).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the allocators with their trade-offs, e.g. `snn-place allocators`.
+    Allocators,
+    /// Generate a seeded network, e.g. `snn-place gen layered --blocks 4000 --seed 1 -o net.json`.
+    Gen(GenArgs),
+}
+
+#[derive(Args)]
+struct GenArgs {
+    /// `layered` (conv-net-like layers of spatial tiles with residual skips, host input and probes) or
+    /// `random` (power-law degrees).
+    #[arg(value_name = "KIND")]
+    kind: GenKind,
+    /// How many blocks, host blocks included, e.g. --blocks 100000.
+    #[arg(long, value_name = "N")]
+    blocks: usize,
+    /// The generator's seed; the same seed gives the same file, e.g. --seed 1.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Where to write the network (.json, or .json.gz to compress; - or omitted: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// An error with the exit code it deserves.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+fn fail(code: u8) -> impl FnOnce(anyhow::Error) -> Failure {
+    move |error| Failure { code, error }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Topologies { json }) => list_topologies(json),
+        Some(Command::Allocators) => list_allocators(),
+        Some(Command::Gen(args)) => gen(&args),
+        None => run_place(&cli.place),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("snn-place: error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
+    let net_path = args.net.as_deref().expect("clap requires NET");
+    let net = load_net(net_path)?;
+    let topo = load_topo(&args.topology)?;
+    let opts = Options {
+        allocator: args.allocator.clone(),
+        seed: args.seed,
+        chips: args.chips,
+        deadline: None,
+    };
+    let (placement, report) = snn_place::place(&net, &topo, &opts).map_err(|e| {
+        let code = match e {
+            _ if e.is_infeasible() => exit::DOES_NOT_FIT,
+            snn_place::Error::Invalid { .. } => exit::FAILURE,
+            _ => exit::BAD_INPUT,
+        };
+        Failure {
+            code,
+            error: anyhow!(e).context(display(net_path)),
+        }
+    })?;
+    if let Some(out) = &args.out {
+        save_placement(out, &placement, &net, &topo)?;
+    }
+    let text = if args.json {
+        serde_json::to_string_pretty(&report).expect("reports serialise") + "\n"
+    } else {
+        table(&report, &net, &topo)
+    };
+    print(&text)
+}
+
+fn display(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn load_net(path: &Path) -> Result<Network, Failure> {
+    read_net_file(path)
+        .map_err(|e| anyhow!(e).context(display(path)))
+        .map_err(fail(exit::BAD_INPUT))
+}
+
+fn load_topo(spec: &str) -> Result<Topology, Failure> {
+    load_topology(spec)
+        .map_err(|e| {
+            if Topology::preset(spec).is_none() && Path::new(spec).exists() {
+                anyhow!(e).context(spec.to_string())
+            } else {
+                anyhow!(e)
+            }
+        })
+        .map_err(fail(exit::BAD_INPUT))
+}
+
+fn save_placement(out: &Path, p: &Placement, net: &Network, topo: &Topology) -> Result<(), Failure> {
+    write_atomic(out, |w| write_placement(p, net, topo, w))
+}
+
+/// Writes `path` through a temporary file in the same folder, renamed into place once complete, so the
+/// path never holds a half-written file. `-` is standard output.
+fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Failure> {
+    let context = || format!("cannot write {}", path.display());
+    if path.as_os_str() == "-" {
+        let mut out = io::stdout().lock();
+        return write(&mut out)
+            .and_then(|()| out.flush())
+            .with_context(context)
+            .map_err(fail(exit::FAILURE));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let result = (|| -> anyhow::Result<()> {
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".snn-place-")
+            .suffix(".tmp")
+            .tempfile_in(dir)?;
+        write(tmp.as_file_mut())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path)?;
+        Ok(())
+    })();
+    result.with_context(context).map_err(fail(exit::FAILURE))
+}
+
+fn print(text: &str) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // A closed pipe (`snn-place ... | head`) is not an error of ours.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r
+            .context("cannot write to standard output")
+            .map_err(fail(exit::FAILURE)),
+    }
+}
+
+fn table(r: &Report, net: &Network, topo: &Topology) -> String {
+    let hosts = net.blocks().iter().filter(|b| b.host).count();
+    let busiest = match r.busiest_link {
+        Some([a, b]) => format!("  (chip {a} -> chip {b})"),
+        None => String::new(),
+    };
+    let rows = [
+        (
+            "network",
+            format!(
+                "{}: {} blocks ({hosts} on the host), {} edges",
+                r.network, r.blocks, r.edges
+            ),
+        ),
+        (
+            "topology",
+            format!(
+                "{}: {} chips x {} cores",
+                r.topology,
+                topo.n_chips(),
+                topo.cores_per_chip()
+            ),
+        ),
+        (
+            "allocator",
+            format!("{} (seed {}, {:.3} s)", r.allocator, r.seed, r.elapsed_s),
+        ),
+        ("chips used", r.chips_used.to_string()),
+        ("cores used", r.cores_used.to_string()),
+        ("inter-chip spikes", per_step(r.interchip_spikes)),
+        ("hop spikes", per_step(r.hop_spikes)),
+        ("busiest link", per_step(r.max_link_spikes) + &busiest),
+        ("multicast spikes", per_step(r.multicast_spikes)),
+        ("host spikes", per_step(r.host_spikes)),
+    ];
+    let mut s = String::new();
+    for (k, v) in rows {
+        s += &format!("{k:<18} {v}\n");
+    }
+    s
+}
+
+fn per_step(x: f64) -> String {
+    format!("{} /step", number(x))
+}
+
+/// A figure with at most three decimals and no trailing zeros.
+fn number(x: f64) -> String {
+    let s = format!("{x:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
+fn list_topologies(json: bool) -> Result<(), Failure> {
+    let topos: Vec<Topology> = PRESETS
+        .iter()
+        .map(|p| Topology::preset(p.0).expect("listed presets exist"))
+        .collect();
+    if json {
+        let all: Vec<_> = topos.iter().map(topology_json).collect();
+        return print(&(serde_json::to_string_pretty(&all).expect("JSON values serialise") + "\n"));
+    }
+    let mut s = format!(
+        "{:<16} {:>6} {:>6} {:>8}  {}\n",
+        "preset", "chips", "grid", "cores", "description"
+    );
+    for (t, p) in topos.iter().zip(PRESETS) {
+        let grid = format!("{}x{}", t.chips().x, t.chips().y);
+        let default = if t.name == DEFAULT_PRESET { " (default)" } else { "" };
+        s += &format!(
+            "{:<16} {:>6} {:>6} {:>8}  {}{default}\n",
+            t.name,
+            t.n_chips(),
+            grid,
+            t.n_cores(),
+            p.2
+        );
+    }
+    let t = &topos[0];
+    let c = t.core_limits();
+    s += &format!(
+        "Every preset's chip: {} cores on a {}x{} tile mesh; each core: {} compartments, {} input axons, \
+         {} output axons, {} synapse bits.\n",
+        t.cores_per_chip(),
+        t.tiles().x,
+        t.tiles().y,
+        c.compartments,
+        c.in_axons,
+        c.out_axons,
+        c.synapse_bits
+    );
+    print(&s)
+}
+
+fn list_allocators() -> Result<(), Failure> {
+    let mut s = String::new();
+    for (name, what) in snn_place::alloc::ALLOCATORS {
+        let default = if *name == DEFAULT_ALLOCATOR { " (default)" } else { "" };
+        s += &format!("{name:<16} {what}{default}\n");
+    }
+    print(&s)
+}
+
+fn gen(args: &GenArgs) -> Result<(), Failure> {
+    let opts = GenOptions {
+        kind: args.kind,
+        blocks: args.blocks,
+        seed: args.seed,
+    };
+    let net = generate(&opts).map_err(|e| Failure {
+        code: exit::BAD_INPUT,
+        error: anyhow!(e),
+    })?;
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let gz = out.extension().is_some_and(|e| e == "gz");
+    write_atomic(&out, |w| {
+        if gz {
+            write_net_gz(&net, w)
+        } else {
+            write_net(&net, w)
+        }
+    })
+}

@@ -158,3 +158,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -57,10 +57,7 @@ pub fn read_net_file(path: &Path) -> Result<Network, GraphError> {
     if path.as_os_str() == "-" {
         return read_net(std::io::stdin().lock());
     }
-    let file = File::open(path).map_err(|source| GraphError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let file = File::open(path).map_err(GraphError::Io)?;
     read_net(file)
 }
 
@@ -246,18 +243,11 @@ pub fn write_net(net: &Network, writer: impl Write) -> std::io::Result<()> {
     w.flush()
 }
 
-/// Writes `net` to `path`, gzip-compressed when the name ends in `.gz`. The caller is responsible for
-/// atomicity (the binary writes to a temporary file and renames it).
-pub fn write_net_file(net: &Network, path: &Path) -> std::io::Result<()> {
-    let file = File::create(path)?;
-    if path.extension().is_some_and(|e| e == "gz") {
-        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-        write_net(net, &mut gz)?;
-        gz.finish()?.sync_all()
-    } else {
-        write_net(net, &file)?;
-        file.sync_all()
-    }
+/// Writes `net` as gzip-compressed `snn-net/1` (for `.json.gz` files).
+pub fn write_net_gz(net: &Network, writer: impl Write) -> std::io::Result<()> {
+    let mut gz = flate2::write::GzEncoder::new(writer, flate2::Compression::default());
+    write_net(net, &mut gz)?;
+    gz.finish()?.flush()
 }
 
 /// One record as compact JSON with its keys sorted; whole numbers print without a fraction (`1024`, not
@@ -315,9 +305,8 @@ mod tests {
     #[test]
     fn round_trips_through_gzip() {
         let net = read_net(SMALL.as_bytes()).unwrap();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        write_net(&net, &mut gz).unwrap();
-        let bytes = gz.finish().unwrap();
+        let mut bytes = Vec::new();
+        write_net_gz(&net, &mut bytes).unwrap();
         assert_eq!(read_net(&bytes[..]).unwrap(), net);
     }
 

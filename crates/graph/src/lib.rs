@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 pub use adjacency::{Adjacency, Neighbor};
-pub use io::{read_net, read_net_file, write_net, write_net_file};
+pub use io::{read_net, read_net_file, write_net, write_net_gz};
 
 /// The index of a block in its [`Network`] (its position in the file).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -105,12 +105,8 @@ impl Edge {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GraphError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read the file: {0}")]
+    Io(#[source] std::io::Error),
     #[error("{0}")]
     Json(String),
     #[error("unknown format {found:?}, expected \"snn-net/1\"")]

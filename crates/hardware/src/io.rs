@@ -40,10 +40,7 @@ struct RawCore {
 
 /// Reads a topology file.
 pub fn read_topology_file(path: &Path) -> Result<Topology, TopologyError> {
-    let file = std::fs::File::open(path).map_err(|source| TopologyError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let file = std::fs::File::open(path).map_err(TopologyError::Io)?;
     read_topology(file)
 }
 
@@ -231,7 +228,7 @@ mod tests {
         assert_eq!(
             load_topology("no-such-board").unwrap_err().to_string(),
             "unknown topology \"no-such-board\": not a preset (loihi, kapoho-bay, nahuku8, nahuku32, \
-             pohoiki-beach, pohoiki-springs) and not a readable file"
+             pohoiki-beach, pohoiki-springs) and no such file"
         );
     }
 }

@@ -147,12 +147,8 @@ pub struct Topology {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TopologyError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read the file: {0}")]
+    Io(#[source] std::io::Error),
     #[error("{0}")]
     Json(String),
     #[error("unknown format {found:?}, expected \"snn-topology/1\"")]
@@ -161,7 +157,7 @@ pub enum TopologyError {
     MissingFormat,
     #[error("field \"{field}\" {problem}")]
     BadField { field: String, problem: String },
-    #[error("unknown topology {name:?}: not a preset ({presets}) and not a readable file")]
+    #[error("unknown topology {name:?}: not a preset ({presets}) and no such file")]
     Unknown { name: String, presets: String },
 }
 

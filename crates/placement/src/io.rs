@@ -39,7 +39,7 @@ fn file_error(msg: String) -> PlacementError {
 /// Whether the placement respects the topology is [`Placement::validate`]'s question.
 pub fn read_placement_file(path: &Path, net: &Network) -> Result<Placement, PlacementError> {
     let file = std::fs::File::open(path)
-        .map_err(|e| file_error(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| file_error(format!("cannot read the file: {e}")))?;
     read_placement(file, net)
 }
 

@@ -1,0 +1,154 @@
+//! Property tests over every registered allocator: on random valid networks and boards, the one validator
+//! accepts the placement, the same seed gives the same placement, and the traffic figures agree with a
+//! brute-force recomputation that shares no code with `Metrics::compute` (its own routing walk, its own
+//! multicast grouping).
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use snn_graph::{Block, BlockId, Edge, Network};
+use snn_hardware::{CoreLimits, CostModel, Grid, Topology};
+use snn_placement::{Metrics, Placement, Rules, Slot};
+
+use crate::{by_name, AllocError, Ctx, ALLOCATORS};
+
+fn arb_case() -> impl Strategy<Value = (Network, Topology, u32)> {
+    (1u32..4, 1u32..4, 1u32..4, 1u32..4).prop_flat_map(|(cx, cy, tiles, cpt)| {
+        let per_chip = (tiles * cpt) as usize;
+        let max_blocks = per_chip * (cx * cy) as usize + 3;
+        (
+            prop::collection::vec((1u64..=1024, any::<bool>(), 0u8..10), 1..max_blocks.max(2)),
+            prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), 0.0f64..50.0), 0..60),
+            1..=cx * cy,
+        )
+            .prop_map(move |(blocks, edges, chips)| {
+                let blocks: Vec<Block> = blocks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(c, host, r))| {
+                        let mut b = Block::new(format!("b{i}"), c);
+                        b.host = host && r < 3;
+                        b.rate = r as f64 / 10.0;
+                        b
+                    })
+                    .collect();
+                let n = blocks.len();
+                let edges = edges
+                    .iter()
+                    .map(|(s, d, w)| Edge::new(BlockId(s.index(n) as u32), BlockId(d.index(n) as u32), *w))
+                    .collect();
+                let topo = Topology::new(
+                    "prop",
+                    Grid { x: cx, y: cy },
+                    Grid { x: tiles, y: 1 },
+                    cpt,
+                    CoreLimits::LOIHI,
+                    CostModel::default(),
+                )
+                .unwrap();
+                (Network::new("prop", blocks, edges).unwrap(), topo, chips)
+            })
+    })
+}
+
+/// The figures recomputed the slow, obvious way.
+fn brute_force(net: &Network, topo: &Topology, p: &Placement) -> Metrics {
+    let chip_of = |b: BlockId| p.slot(b).chip();
+    let xy = |c: u32| (c % topo.chips().x, c / topo.chips().x);
+    let mut links: BTreeMap<(u32, u32), f64> = BTreeMap::new();
+    let (mut inter, mut host, mut hops) = (0.0, 0.0, 0.0);
+    for e in net.edges() {
+        match (chip_of(e.src), chip_of(e.dst)) {
+            (Some(a), Some(b)) if a != b => {
+                inter += e.spikes;
+                // Walk x first, then y, one chip at a time.
+                let (mut x, mut y) = xy(a.0);
+                let (tx, ty) = xy(b.0);
+                while (x, y) != (tx, ty) {
+                    let from = y * topo.chips().x + x;
+                    if x != tx {
+                        x = if x < tx { x + 1 } else { x - 1 };
+                    } else {
+                        y = if y < ty { y + 1 } else { y - 1 };
+                    }
+                    *links.entry((from, y * topo.chips().x + x)).or_default() += e.spikes;
+                    hops += e.spikes;
+                }
+            }
+            (Some(_), None) | (None, Some(_)) => host += e.spikes,
+            _ => {}
+        }
+    }
+    let mut pair: BTreeMap<(BlockId, BlockId), f64> = BTreeMap::new();
+    for e in net.edges() {
+        *pair.entry((e.src, e.dst)).or_default() += e.spikes;
+    }
+    let mut best: BTreeMap<(BlockId, u32), f64> = BTreeMap::new();
+    for (&(s, d), &w) in &pair {
+        if let (Some(a), Some(b)) = (chip_of(s), chip_of(d)) {
+            if a != b {
+                let v = best.entry((s, b.0)).or_default();
+                *v = v.max(w);
+            }
+        }
+    }
+    let max_link = links.values().cloned().fold(0.0, f64::max);
+    let on: Vec<Slot> = p.slots().iter().copied().filter(|s| *s != Slot::Host).collect();
+    let mut chips: Vec<_> = on.iter().filter_map(|s| s.chip()).collect();
+    chips.sort();
+    chips.dedup();
+    let mut cores = on.clone();
+    cores.sort();
+    cores.dedup();
+    Metrics {
+        chips_used: chips.len(),
+        cores_used: cores.len(),
+        interchip_spikes: inter,
+        host_spikes: host,
+        hop_spikes: hops,
+        multicast_spikes: best.values().sum(),
+        max_link_spikes: max_link,
+        busiest_link: None,
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn every_allocator_gives_valid_placements_with_exact_figures((net, topo, chips) in arb_case(), seed in 0u64..4) {
+        let rules = Rules { chips, packing: false };
+        for (name, _) in ALLOCATORS {
+            let alloc = by_name(name).unwrap();
+            let result = alloc.allocate(&net, &topo, &mut Ctx::new(seed, rules));
+            let big = net.blocks().iter().any(|b| !b.host && b.compartments > 1024);
+            let fits = net.n_on_chip() as u64 <= chips as u64 * topo.cores_per_chip() as u64;
+            let p = match result {
+                Ok(p) => p,
+                Err(AllocError::Block(_)) if big => continue,
+                Err(AllocError::Infeasible { .. }) if !fits && !big => continue,
+                Err(e) => return Err(TestCaseError::fail(format!("{name}: {e}"))),
+            };
+            prop_assert!(fits && !big, "{name} placed a network that cannot fit");
+            p.validate(&net, &topo, &rules).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+            let again = alloc.allocate(&net, &topo, &mut Ctx::new(seed, rules)).unwrap();
+            prop_assert_eq!(&again, &p);
+            let m = Metrics::compute(&net, &topo, &p);
+            let b = brute_force(&net, &topo, &p);
+            prop_assert_eq!((m.chips_used, m.cores_used), (b.chips_used, b.cores_used));
+            for (what, x, y) in [
+                ("interchip", m.interchip_spikes, b.interchip_spikes),
+                ("host", m.host_spikes, b.host_spikes),
+                ("hops", m.hop_spikes, b.hop_spikes),
+                ("multicast", m.multicast_spikes, b.multicast_spikes),
+                ("max_link", m.max_link_spikes, b.max_link_spikes),
+            ] {
+                prop_assert!(close(x, y), "{name} {what}: {x} vs brute force {y}");
+            }
+        }
+    }
+}
