@@ -25,7 +25,7 @@ mod exit {
 
 const EXAMPLES: &str = "\
 Examples:
-  snn-place fixtures/resnet-tiny.json
+  snn-place fixtures/conv-residual.json
       Place a network on Nahuku32 with the greedy allocator and print the traffic figures.
   snn-place --allocator round-robin --topology pohoiki-beach --chips 8 --json net.json
       Round-robin over the first 8 chips of Pohoiki Beach; print an snn-report/1 object.
@@ -201,7 +201,12 @@ fn load_topo(spec: &str) -> Result<Topology, Failure> {
         .map_err(fail(exit::BAD_INPUT))
 }
 
-fn save_placement(out: &Path, p: &Placement, net: &Network, topo: &Topology) -> Result<(), Failure> {
+fn save_placement(
+    out: &Path,
+    p: &Placement,
+    net: &Network,
+    topo: &Topology,
+) -> Result<(), Failure> {
     write_atomic(out, |w| write_placement(p, net, topo, w))
 }
 
@@ -319,7 +324,11 @@ fn list_topologies(json: bool) -> Result<(), Failure> {
     );
     for (t, p) in topos.iter().zip(PRESETS) {
         let grid = format!("{}x{}", t.chips().x, t.chips().y);
-        let default = if t.name == DEFAULT_PRESET { " (default)" } else { "" };
+        let default = if t.name == DEFAULT_PRESET {
+            " (default)"
+        } else {
+            ""
+        };
         s += &format!(
             "{:<16} {:>6} {:>6} {:>8}  {}{default}\n",
             t.name,
@@ -348,7 +357,11 @@ fn list_topologies(json: bool) -> Result<(), Failure> {
 fn list_allocators() -> Result<(), Failure> {
     let mut s = String::new();
     for (name, what) in snn_place::alloc::ALLOCATORS {
-        let default = if *name == DEFAULT_ALLOCATOR { " (default)" } else { "" };
+        let default = if *name == DEFAULT_ALLOCATOR {
+            " (default)"
+        } else {
+            ""
+        };
         s += &format!("{name:<16} {what}{default}\n");
     }
     print(&s)

@@ -17,7 +17,11 @@ fn check(args: &[&str], code: i32, msg: &str) {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
     assert!(stderr.starts_with("snn-place: error: "), "{stderr}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{args:?} left a file");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "{args:?} left a file"
+    );
 }
 
 #[test]
@@ -25,7 +29,7 @@ fn malformed_json_names_the_file_and_position() {
     check(
         &["fixtures/broken/truncated.json"],
         2,
-        "fixtures/broken/truncated.json: blocks[1]: EOF while parsing a string at line 3 column 29",
+        "fixtures/broken/truncated.json: blocks[1]: EOF while parsing a string at line 3 column 20",
     );
 }
 
@@ -70,9 +74,18 @@ fn negative_nan_and_infinite_numbers() {
     );
     // JSON has no NaN or infinity: such tokens are syntax errors, and 1e400 overflows.
     for (text, msg) in [
-        (r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1, "rate": NaN}]}"#, "blocks[0].rate: expected value"),
-        (r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1, "rate": 1e400}]}"#, "blocks[0].rate: number out of range"),
-        (r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1, "rate": -1}]}"#, "field \"rate\" must be >= 0, got -1"),
+        (
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1, "rate": NaN}]}"#,
+            "blocks[0].rate: expected value",
+        ),
+        (
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1, "rate": 1e400}]}"#,
+            "blocks[0].rate: number out of range",
+        ),
+        (
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1, "rate": -1}]}"#,
+            "blocks[0] (\"a\"): field \"rate\" must be >= 0, got -1",
+        ),
     ] {
         snn_place()
             .arg("-")
@@ -92,7 +105,11 @@ fn block_bigger_than_one_core() {
     );
     // The tiny board's cores hold 512 compartments: ff3 fits, but not on a board of 64-compartment cores.
     check(
-        &["fixtures/ff3.json", "-t", "fixtures/broken/small-cores-topology.json"],
+        &[
+            "fixtures/ff3.json",
+            "-t",
+            "fixtures/broken/small-cores-topology.json",
+        ],
         2,
         "block \"l1.0\" does not fit one core: compartments 200 exceeds the core limit 64",
     );
@@ -101,8 +118,13 @@ fn block_bigger_than_one_core() {
 #[test]
 fn more_blocks_than_cores_does_not_fit() {
     // 129 on-chip blocks on one 128-core chip.
-    let blocks: Vec<String> = (0..129).map(|i| format!(r#"{{"id": "b{i}", "compartments": 1}}"#)).collect();
-    let text = format!(r#"{{"format": "snn-net/1", "blocks": [{}]}}"#, blocks.join(","));
+    let blocks: Vec<String> = (0..129)
+        .map(|i| format!(r#"{{"id": "b{i}", "compartments": 1}}"#))
+        .collect();
+    let text = format!(
+        r#"{{"format": "snn-net/1", "blocks": [{}]}}"#,
+        blocks.join(",")
+    );
     for alloc in ["greedy", "round-robin"] {
         snn_place()
             .args(["-", "-t", "loihi", "-a", alloc])
@@ -123,7 +145,11 @@ fn more_blocks_than_cores_does_not_fit() {
 #[test]
 fn bad_topologies() {
     check(
-        &["fixtures/ff3.json", "-t", "fixtures/broken/zero-chips-topology.json"],
+        &[
+            "fixtures/ff3.json",
+            "-t",
+            "fixtures/broken/zero-chips-topology.json",
+        ],
         2,
         "fixtures/broken/zero-chips-topology.json: field \"chips\" must be at least 1x1, got 0x4",
     );
@@ -137,7 +163,11 @@ fn bad_topologies() {
         2,
         "--chips 33 is more than nahuku32 has (32)",
     );
-    check(&["fixtures/ff3.json", "--chips", "0"], 2, "--chips must be at least 1");
+    check(
+        &["fixtures/ff3.json", "--chips", "0"],
+        2,
+        "--chips must be at least 1",
+    );
 }
 
 #[test]
@@ -148,7 +178,11 @@ fn unreadable_and_missing_files() {
         "fixtures/no-such-net.json: cannot read the file: No such file or directory",
     );
     check(&["fixtures"], 2, "fixtures: ");
-    check(&["fixtures/broken/empty.json"], 2, "fixtures/broken/empty.json: the input is empty");
+    check(
+        &["fixtures/broken/empty.json"],
+        2,
+        "fixtures/broken/empty.json: the input is empty",
+    );
 }
 
 #[test]
@@ -162,7 +196,10 @@ fn unknown_allocator_lists_the_known_ones() {
 
 #[test]
 fn usage_errors_exit_2() {
-    snn_place().assert().code(2).stderr(predicate::str::contains("<NET>"));
+    snn_place()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("<NET>"));
     snn_place()
         .args(["fixtures/ff3.json", "--seed", "minus-one"])
         .assert()

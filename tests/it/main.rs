@@ -1,13 +1,13 @@
 //! CLI tests: each module drives the built `snn-place` binary on the fixtures in `fixtures/`.
 
-/// Placing the hand-made fixtures: figures worked out by hand for each allocator.
-mod place;
 /// Bad input of every kind: one clear line on stderr, the documented exit code, no output file.
 mod bad_input;
-/// `topologies`, `allocators`, `--help`, `--version`.
-mod listings;
 /// `gen`: seeded networks, same seed same bytes, and placing them.
 mod gen;
+/// `topologies`, `allocators`, `--help`, `--version`.
+mod listings;
+/// Placing the hand-made fixtures: figures worked out by hand for each allocator.
+mod place;
 
 use assert_cmd::Command;
 use std::path::PathBuf;
@@ -49,13 +49,23 @@ pub fn figures(r: &serde_json::Value) -> Vec<(String, f64)> {
     ]
     .iter()
     .map(|k| {
-        let v = r[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {r}"));
+        let v = r[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{k} missing in {r}"));
         (k.to_string(), (v * 1e9).round() / 1e9)
     })
     .collect()
 }
 
-pub fn expect(chips: f64, cores: f64, inter: f64, hops: f64, max_link: f64, multicast: f64, host: f64) -> Vec<(String, f64)> {
+pub fn expect(
+    chips: f64,
+    cores: f64,
+    inter: f64,
+    hops: f64,
+    max_link: f64,
+    multicast: f64,
+    host: f64,
+) -> Vec<(String, f64)> {
     [
         ("chips_used", chips),
         ("cores_used", cores),

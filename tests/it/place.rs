@@ -4,39 +4,106 @@ use predicates::prelude::*;
 /// Each case: fixture, topology, allocator, extra args, and the figures worked out by hand
 /// (chips, cores, inter-chip, hop, busiest link, multicast, host spikes). On tiny-board (2x2 chips of
 /// 4 cores) chip 0 is (0,0), 1 is (1,0), 2 is (0,1), 3 is (1,1).
+/// Fixture, topology, allocator, extra arguments, figures.
+type Case<'a> = (&'a str, &'a str, &'a str, &'a [&'a str], [f64; 7]);
+
 #[test]
 fn hand_worked_figures() {
-    let cases: &[(&str, &str, &str, &[&str], [f64; 7])] = &[
+    let cases: &[Case] = &[
         // Greedy: l1.*, l2.0 fill chip 0; l2.1, l3.0 go to chip 1. Crossing: l1.1->l2.1 (2),
         // l1.2->l2.1 (4), l2.0->l3.0 (3), all on link 0->1. Host: 3 x 10 in, 1 out.
-        ("ff3.json", "fixtures/tiny-board.json", "greedy", &[], [2., 6., 9., 9., 9., 9., 31.]),
+        (
+            "ff3.json",
+            "fixtures/tiny-board.json",
+            "greedy",
+            &[],
+            [2., 6., 9., 9., 9., 9., 31.],
+        ),
         // Round-robin over 4 chips: l1.0 c0, l1.1 c1, l1.2 c2, l2.0 c3, l2.1 c0, l3.0 c1. Every edge
         // crosses; l1.0->l2.0 takes 2 hops (0->1->3). Link 0->1 carries 4 + 3 = 7.
-        ("ff3.json", "fixtures/tiny-board.json", "round-robin", &[], [4., 6., 18., 22., 7., 18., 31.]),
+        (
+            "ff3.json",
+            "fixtures/tiny-board.json",
+            "round-robin",
+            &[],
+            [4., 6., 18., 22., 7., 18., 31.],
+        ),
         // Round-robin over 2 chips: l1.0 c0, l1.1 c1, l1.2 c0, l2.0 c1, l2.1 c0, l3.0 c1. Crossing:
         // l1.0->l2.0 (4, 0->1), l1.1->l2.1 (2, 1->0), l2.1->l3.0 (3, 0->1).
-        ("ff3.json", "fixtures/tiny-board.json", "round-robin", &["--chips", "2"], [2., 6., 9., 9., 7., 9., 31.]),
+        (
+            "ff3.json",
+            "fixtures/tiny-board.json",
+            "round-robin",
+            &["--chips", "2"],
+            [2., 6., 9., 9., 7., 9., 31.],
+        ),
         // On Nahuku32 everything fits chip 0 with greedy: no inter-chip traffic.
-        ("ff3.json", "nahuku32", "greedy", &[], [1., 6., 0., 0., 0., 0., 31.]),
+        (
+            "ff3.json",
+            "nahuku32",
+            "greedy",
+            &[],
+            [1., 6., 0., 0., 0., 0., 31.],
+        ),
         // Greedy: conv1.*, conv2.* on chip 0, add.* on chip 1; the four edges into add cross (4 x 25.6).
-        ("conv-residual.json", "fixtures/tiny-board.json", "greedy", &[], [2., 6., 102.4, 102.4, 102.4, 102.4, 41.]),
+        (
+            "conv-residual.json",
+            "fixtures/tiny-board.json",
+            "greedy",
+            &[],
+            [2., 6., 102.4, 102.4, 102.4, 102.4, 41.],
+        ),
         // Round-robin: conv1.0 c0, conv1.1 c1, conv2.0 c2, conv2.1 c3, add.0 c0, add.1 c1. The residual
         // edges stay on chip; the diagonal 2.4s take 2 hops; links 0->2 and 1->3 carry 25.6 + 2.4.
-        ("conv-residual.json", "fixtures/tiny-board.json", "round-robin", &[], [4., 6., 107.2, 112., 28., 107.2, 41.]),
+        (
+            "conv-residual.json",
+            "fixtures/tiny-board.json",
+            "round-robin",
+            &[],
+            [4., 6., 107.2, 112., 28., 107.2, 41.],
+        ),
         // Host traffic: camera 51.2 + imu 0.6 in, 60 + 4 to the probes; imu -> probe.act never touches
         // a chip, and act's self-loop never leaves its core.
-        ("host-io.json", "nahuku32", "greedy", &[], [1., 2., 0., 0., 0., 0., 115.8]),
-        ("host-io.json", "nahuku32", "round-robin", &[], [2., 2., 60., 60., 60., 60., 115.8]),
+        (
+            "host-io.json",
+            "nahuku32",
+            "greedy",
+            &[],
+            [1., 2., 0., 0., 0., 0., 115.8],
+        ),
+        (
+            "host-io.json",
+            "nahuku32",
+            "round-robin",
+            &[],
+            [2., 2., 60., 60., 60., 60., 115.8],
+        ),
         // CRLF line endings read like any other file.
-        ("crlf.json", "loihi", "greedy", &[], [1., 2., 0., 0., 0., 0., 0.]),
+        (
+            "crlf.json",
+            "loihi",
+            "greedy",
+            &[],
+            [1., 2., 0., 0., 0., 0., 0.],
+        ),
     ];
     for (net, topo, alloc, extra, want) in cases {
         let path = fixture(net);
-        let mut args = vec![path.to_str().unwrap(), "--topology", topo, "--allocator", alloc];
+        let mut args = vec![
+            path.to_str().unwrap(),
+            "--topology",
+            topo,
+            "--allocator",
+            alloc,
+        ];
         args.extend_from_slice(extra);
         let r = report(&args);
         let [a, b, c, d, e, f, g] = *want;
-        assert_eq!(figures(&r), expect(a, b, c, d, e, f, g), "{net} {topo} {alloc} {extra:?}");
+        assert_eq!(
+            figures(&r),
+            expect(a, b, c, d, e, f, g),
+            "{net} {topo} {alloc} {extra:?}"
+        );
         assert_eq!(r["format"], "snn-report/1");
         assert_eq!(r["allocator"], *alloc);
         assert_eq!(r["time_per_step_us"], serde_json::Value::Null);
@@ -57,11 +124,19 @@ fn report_names_what_ran() {
 #[test]
 fn human_table_shows_the_figures() {
     snn_place()
-        .args(["fixtures/ff3.json", "--topology", "fixtures/tiny-board.json", "-a", "round-robin"])
+        .args([
+            "fixtures/ff3.json",
+            "--topology",
+            "fixtures/tiny-board.json",
+            "-a",
+            "round-robin",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("inter-chip spikes  18 /step"))
-        .stdout(predicate::str::contains("busiest link       7 /step  (chip 0 -> chip 1)"))
+        .stdout(predicate::str::contains(
+            "busiest link       7 /step  (chip 0 -> chip 1)",
+        ))
         .stdout(predicate::str::contains("tiny-board: 4 chips x 4 cores"));
 }
 
@@ -69,7 +144,14 @@ fn human_table_shows_the_figures() {
 fn reads_standard_input_and_gzip() {
     let text = std::fs::read(fixture("ff3.json")).unwrap();
     let from_stdin = snn_place()
-        .args(["-", "--json", "-a", "round-robin", "-t", "fixtures/tiny-board.json"])
+        .args([
+            "-",
+            "--json",
+            "-a",
+            "round-robin",
+            "-t",
+            "fixtures/tiny-board.json",
+        ])
         .write_stdin(text.clone())
         .output()
         .unwrap();
@@ -80,7 +162,13 @@ fn reads_standard_input_and_gzip() {
     std::io::Write::write_all(&mut enc, &text).unwrap();
     std::fs::write(&gz, enc.finish().unwrap()).unwrap();
     let r1: serde_json::Value = serde_json::from_slice(&from_stdin.stdout).unwrap();
-    let r2 = report(&[gz.to_str().unwrap(), "-a", "round-robin", "-t", "fixtures/tiny-board.json"]);
+    let r2 = report(&[
+        gz.to_str().unwrap(),
+        "-a",
+        "round-robin",
+        "-t",
+        "fixtures/tiny-board.json",
+    ]);
     assert_eq!(figures(&r1), figures(&r2));
 }
 
@@ -89,7 +177,15 @@ fn writes_a_placement_that_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p.json");
     snn_place()
-        .args(["fixtures/conv-residual.json", "-t", "fixtures/tiny-board.json", "-a", "round-robin", "--seed", "3"])
+        .args([
+            "fixtures/conv-residual.json",
+            "-t",
+            "fixtures/tiny-board.json",
+            "-a",
+            "round-robin",
+            "--seed",
+            "3",
+        ])
         .arg("--out")
         .arg(&out)
         .assert()
@@ -102,11 +198,23 @@ fn writes_a_placement_that_reads_back() {
     assert_eq!(p["topology"], "tiny-board");
     let entries = p["placement"].as_array().unwrap();
     assert_eq!(entries.len(), 8);
-    assert_eq!(entries[0], serde_json::json!({"block": "input", "host": true}));
-    assert_eq!(entries[3], serde_json::json!({"block": "conv2.0", "chip": 2, "core": 0}));
-    assert_eq!(entries[5], serde_json::json!({"block": "add.0", "chip": 0, "core": 1}));
+    assert_eq!(
+        entries[0],
+        serde_json::json!({"block": "input", "host": true})
+    );
+    assert_eq!(
+        entries[3],
+        serde_json::json!({"block": "conv2.0", "chip": 2, "core": 0})
+    );
+    assert_eq!(
+        entries[5],
+        serde_json::json!({"block": "add.0", "chip": 0, "core": 1})
+    );
     // Only the output file is left in the folder: the temporary file was renamed.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["p.json"]);
 }
 
@@ -116,7 +224,14 @@ fn same_seed_same_bytes() {
     let run = |name: &str| {
         let out = dir.path().join(name);
         snn_place()
-            .args(["fixtures/ff3.json", "-a", "round-robin", "--seed", "5", "--out"])
+            .args([
+                "fixtures/ff3.json",
+                "-a",
+                "round-robin",
+                "--seed",
+                "5",
+                "--out",
+            ])
             .arg(&out)
             .assert()
             .success();

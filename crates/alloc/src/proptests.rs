@@ -18,7 +18,14 @@ fn arb_case() -> impl Strategy<Value = (Network, Topology, u32)> {
         let max_blocks = per_chip * (cx * cy) as usize + 3;
         (
             prop::collection::vec((1u64..=1024, any::<bool>(), 0u8..10), 1..max_blocks.max(2)),
-            prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), 0.0f64..50.0), 0..60),
+            prop::collection::vec(
+                (
+                    any::<prop::sample::Index>(),
+                    any::<prop::sample::Index>(),
+                    0.0f64..50.0,
+                ),
+                0..60,
+            ),
             1..=cx * cy,
         )
             .prop_map(move |(blocks, edges, chips)| {
@@ -35,7 +42,9 @@ fn arb_case() -> impl Strategy<Value = (Network, Topology, u32)> {
                 let n = blocks.len();
                 let edges = edges
                     .iter()
-                    .map(|(s, d, w)| Edge::new(BlockId(s.index(n) as u32), BlockId(d.index(n) as u32), *w))
+                    .map(|(s, d, w)| {
+                        Edge::new(BlockId(s.index(n) as u32), BlockId(d.index(n) as u32), *w)
+                    })
                     .collect();
                 let topo = Topology::new(
                     "prop",
@@ -93,7 +102,12 @@ fn brute_force(net: &Network, topo: &Topology, p: &Placement) -> Metrics {
         }
     }
     let max_link = links.values().cloned().fold(0.0, f64::max);
-    let on: Vec<Slot> = p.slots().iter().copied().filter(|s| *s != Slot::Host).collect();
+    let on: Vec<Slot> = p
+        .slots()
+        .iter()
+        .copied()
+        .filter(|s| *s != Slot::Host)
+        .collect();
     let mut chips: Vec<_> = on.iter().filter_map(|s| s.chip()).collect();
     chips.sort();
     chips.dedup();

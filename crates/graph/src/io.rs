@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::{Block, BlockId, Edge, GraphError, Network};
 
@@ -25,30 +25,30 @@ struct RawNet {
     edges: Vec<RawEdge>,
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize)]
 struct RawBlock {
     id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     layer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     host: Option<bool>,
     compartments: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     in_axons: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     out_axons: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     synapse_bits: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     rate: Option<f64>,
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize)]
 struct RawEdge {
     src: String,
     dst: String,
     spikes: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     synops: Option<f64>,
 }
 
@@ -83,7 +83,7 @@ fn io_error(e: &std::io::Error) -> GraphError {
 fn parse(reader: impl Read) -> Result<Network, GraphError> {
     let mut de = serde_json::Deserializer::from_reader(reader);
     let raw: RawNet = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        let path = e.path().to_string().replace(".?", "");
         let inner = e.into_inner();
         let what = if inner.is_io() {
             format!("cannot read the input: {inner}")
@@ -204,43 +204,64 @@ fn integer(
 /// Writes `net` as `snn-net/1`: one block or edge per line, fields in a fixed order, so that the same
 /// network always gives the same bytes.
 pub fn write_net(net: &Network, writer: impl Write) -> std::io::Result<()> {
-    let mut w = BufWriter::new(writer);
-    writeln!(
-        w,
-        "{{\"format\": \"{NET_FORMAT}\", \"name\": {},",
-        serde_json::to_string(&net.name)?
-    )?;
-    writeln!(w, "\"blocks\": [")?;
+    let mut w = BufWriter::with_capacity(1 << 16, writer);
+    write!(w, "{{\"format\": \"{NET_FORMAT}\", \"name\": ")?;
+    serde_json::to_writer(&mut w, &net.name)?;
+    writeln!(w, ",\n\"blocks\": [")?;
     let n = net.blocks().len();
     for (i, b) in net.blocks().iter().enumerate() {
-        let raw = RawBlock {
-            id: b.name.clone(),
-            layer: b.layer.clone(),
-            host: b.host.then_some(true),
-            compartments: Some(b.compartments as f64),
-            in_axons: (b.in_axons > 0).then_some(b.in_axons as f64),
-            out_axons: (b.out_axons > 0).then_some(b.out_axons as f64),
-            synapse_bits: (b.synapse_bits > 0).then_some(b.synapse_bits as f64),
-            rate: (b.rate > 0.0).then_some(b.rate),
-        };
-        let sep = if i + 1 < n { "," } else { "" };
-        writeln!(w, "  {}{sep}", record(&raw)?)?;
+        // Keys in sorted order, optional ones only when they differ from the default.
+        write!(w, "  {{\"compartments\":{}", b.compartments)?;
+        if b.host {
+            write!(w, ",\"host\":true")?;
+        }
+        write!(w, ",\"id\":")?;
+        serde_json::to_writer(&mut w, &b.name)?;
+        if b.in_axons > 0 {
+            write!(w, ",\"in_axons\":{}", b.in_axons)?;
+        }
+        if let Some(layer) = &b.layer {
+            write!(w, ",\"layer\":")?;
+            serde_json::to_writer(&mut w, layer)?;
+        }
+        if b.out_axons > 0 {
+            write!(w, ",\"out_axons\":{}", b.out_axons)?;
+        }
+        if b.rate > 0.0 {
+            write!(w, ",\"rate\":")?;
+            number(&mut w, b.rate)?;
+        }
+        if b.synapse_bits > 0 {
+            write!(w, ",\"synapse_bits\":{}", b.synapse_bits)?;
+        }
+        writeln!(w, "}}{}", if i + 1 < n { "," } else { "" })?;
     }
-    writeln!(w, "],")?;
-    writeln!(w, "\"edges\": [")?;
+    writeln!(w, "],\n\"edges\": [")?;
     let m = net.edges().len();
     for (i, e) in net.edges().iter().enumerate() {
-        let raw = RawEdge {
-            src: net.block(e.src).name.clone(),
-            dst: net.block(e.dst).name.clone(),
-            spikes: Some(e.spikes),
-            synops: e.synops,
-        };
-        let sep = if i + 1 < m { "," } else { "" };
-        writeln!(w, "  {}{sep}", record(&raw)?)?;
+        write!(w, "  {{\"dst\":")?;
+        serde_json::to_writer(&mut w, &net.block(e.dst).name)?;
+        write!(w, ",\"spikes\":")?;
+        number(&mut w, e.spikes)?;
+        write!(w, ",\"src\":")?;
+        serde_json::to_writer(&mut w, &net.block(e.src).name)?;
+        if let Some(synops) = e.synops {
+            write!(w, ",\"synops\":")?;
+            number(&mut w, synops)?;
+        }
+        writeln!(w, "}}{}", if i + 1 < m { "," } else { "" })?;
     }
     writeln!(w, "]}}")?;
     w.flush()
+}
+
+/// A finite number in its shortest round-trip form; whole numbers without a fraction (`2`, not `2.0`).
+fn number(w: &mut impl Write, x: f64) -> std::io::Result<()> {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        write!(w, "{}", x as i64)
+    } else {
+        serde_json::to_writer(w, &x).map_err(std::io::Error::from)
+    }
 }
 
 /// Writes `net` as gzip-compressed `snn-net/1` (for `.json.gz` files).
@@ -248,22 +269,6 @@ pub fn write_net_gz(net: &Network, writer: impl Write) -> std::io::Result<()> {
     let mut gz = flate2::write::GzEncoder::new(writer, flate2::Compression::default());
     write_net(net, &mut gz)?;
     gz.finish()?.flush()
-}
-
-/// One record as compact JSON with its keys sorted; whole numbers print without a fraction (`1024`, not
-/// `1024.0`), so integer fields read back as integers.
-fn record(v: &impl Serialize) -> std::io::Result<String> {
-    fn integral(v: serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Number(n) => match n.as_f64() {
-                Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => (x as i64).into(),
-                _ => serde_json::Value::Number(n),
-            },
-            serde_json::Value::Object(m) => m.into_iter().map(|(k, v)| (k, integral(v))).collect(),
-            other => other,
-        }
-    }
-    Ok(integral(serde_json::to_value(v)?).to_string())
 }
 
 #[cfg(test)]

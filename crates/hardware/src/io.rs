@@ -64,7 +64,7 @@ pub fn load_topology(spec: &str) -> Result<Topology, TopologyError> {
 pub fn read_topology(reader: impl Read) -> Result<Topology, TopologyError> {
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
     let raw: RawTopology = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        let path = e.path().to_string().replace(".?", "");
         let inner = e.into_inner();
         match path.as_str() {
             "." | "?" | "" => TopologyError::Json(inner.to_string()),

@@ -38,8 +38,8 @@ fn file_error(msg: String) -> PlacementError {
 /// Reads a placement file and matches it to `net`: every block of the network must appear exactly once.
 /// Whether the placement respects the topology is [`Placement::validate`]'s question.
 pub fn read_placement_file(path: &Path, net: &Network) -> Result<Placement, PlacementError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| file_error(format!("cannot read the file: {e}")))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| file_error(format!("cannot read the file: {e}")))?;
     read_placement(file, net)
 }
 
@@ -47,7 +47,7 @@ pub fn read_placement_file(path: &Path, net: &Network) -> Result<Placement, Plac
 pub fn read_placement(reader: impl Read, net: &Network) -> Result<Placement, PlacementError> {
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
     let raw: RawPlacement = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        let path = e.path().to_string().replace(".?", "");
         let inner = e.into_inner();
         match path.as_str() {
             "." | "?" | "" => file_error(inner.to_string()),
@@ -93,10 +93,12 @@ pub fn read_placement(reader: impl Read, net: &Network) -> Result<Placement, Pla
                     core: CoreId(id("core", core)?),
                 }
             }
-            _ => return Err(file_error(format!(
+            _ => {
+                return Err(file_error(format!(
                 "placement[{i}] (block {:?}): give either \"chip\" and \"core\", or \"host\": true",
                 entry.block
-            ))),
+            )))
+            }
         };
         if slots[b.idx()].replace(slot).is_some() {
             return Err(file_error(format!(
