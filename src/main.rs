@@ -232,6 +232,7 @@ fn write_atomic(
         let mut tmp = tempfile::Builder::new()
             .prefix(".snn-place-")
             .suffix(".tmp")
+            .permissions(output_permissions(path))
             .tempfile_in(dir)?;
         write(tmp.as_file_mut())?;
         tmp.as_file().sync_all()?;
@@ -239,6 +240,18 @@ fn write_atomic(
         Ok(())
     })();
     result.with_context(context).map_err(fail(exit::FAILURE))
+}
+
+/// An output file keeps the permissions of the file it replaces; a new one is readable by all (0644), as
+/// a file the shell creates would be under the usual umask. (The temporary file alone would be 0600.)
+fn output_permissions(path: &Path) -> std::fs::Permissions {
+    match std::fs::metadata(path) {
+        Ok(m) => m.permissions(),
+        Err(_) => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::Permissions::from_mode(0o644)
+        }
+    }
 }
 
 fn print(text: &str) -> Result<(), Failure> {

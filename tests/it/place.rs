@@ -210,6 +210,11 @@ fn writes_a_placement_that_reads_back() {
         entries[5],
         serde_json::json!({"block": "add.0", "chip": 0, "core": 1})
     );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
     // Only the output file is left in the folder: the temporary file was renamed.
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
