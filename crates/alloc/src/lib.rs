@@ -11,6 +11,8 @@
 //! except through [`Ctx`]. Depends on graph, hardware and placement; never on the emulator.
 
 mod baseline;
+pub mod mapping;
+pub mod partition;
 
 use std::time::Instant;
 

@@ -1,0 +1,1 @@
+//! Mapping a k-way partition onto the board (being written).

@@ -1,0 +1,141 @@
+//! What the traffic-aware allocators share: the on-chip blocks as a compact undirected graph with integer
+//! weights ([`BlockGraph`]), and the cut of a k-way partition of it.
+//!
+//! Weights are integers so that gains add up exactly: a refinement that sees a positive gain really lowers
+//! the cut, whatever the order of the additions, and never raises it through rounding.
+
+use snn_graph::{Adjacency, BlockId, Network};
+
+/// The on-chip blocks (host blocks left out: they are never on a chip) as an undirected graph in
+/// compressed sparse rows. Vertex `v` is block `blocks[v]`; edge weights are spikes per timestep times
+/// [`BlockGraph::scale`], rounded, and at least 1 for any pair of blocks joined by an edge (as nengo-loihi
+/// counts a connection with zero rate as a tiny positive activity).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockGraph {
+    /// Invariant: ascending block ids, exactly the network's on-chip blocks.
+    pub blocks: Vec<BlockId>,
+    /// Invariant: `xadj.len() == blocks.len() + 1`, non-decreasing.
+    pub xadj: Vec<usize>,
+    /// Neighbours as vertex indices; each row sorted, no self-loops, no duplicates.
+    pub adj: Vec<u32>,
+    /// Invariant: every weight >= 1, and their total is at most [`MAX_TOTAL_WEIGHT`].
+    pub weights: Vec<i64>,
+    /// Integer weight units per spike per timestep.
+    pub scale: f64,
+}
+
+/// The largest total of all edge weights (each edge counted from both ends): `2^40`, so every sum and
+/// gain fits `i64` with room to spare, and a METIS-scaled copy still fits `i32` after dividing down.
+pub const MAX_TOTAL_WEIGHT: i64 = 1 << 40;
+
+impl BlockGraph {
+    pub fn new(net: &Network, adjacency: &Adjacency) -> BlockGraph {
+        let blocks: Vec<BlockId> = net.on_chip_blocks().collect();
+        let mut local = vec![u32::MAX; net.n_blocks()];
+        for (v, b) in blocks.iter().enumerate() {
+            local[b.idx()] = v as u32;
+        }
+        let total: f64 = blocks
+            .iter()
+            .flat_map(|&b| adjacency.neighbors(b))
+            .map(|nb| nb.spikes)
+            .sum();
+        // A million units per spike keeps six decimals of the traffic; fewer when the total would overflow.
+        let scale = if total > 0.0 {
+            (MAX_TOTAL_WEIGHT as f64 / 2.0 / total).min(1e6)
+        } else {
+            1e6
+        };
+        let mut xadj = Vec::with_capacity(blocks.len() + 1);
+        let mut adj = Vec::new();
+        let mut weights = Vec::new();
+        xadj.push(0);
+        for &b in &blocks {
+            for nb in adjacency.neighbors(b) {
+                let u = local[nb.block.idx()];
+                if u != u32::MAX {
+                    adj.push(u);
+                    weights.push(((nb.spikes * scale).round() as i64).max(1));
+                }
+            }
+            xadj.push(adj.len());
+        }
+        BlockGraph {
+            blocks,
+            xadj,
+            adj,
+            weights,
+            scale,
+        }
+    }
+
+    /// Number of vertices (on-chip blocks).
+    pub fn n(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// The neighbours of `v` with the weights of the edges to them.
+    pub fn neighbors(&self, v: usize) -> impl Iterator<Item = (usize, i64)> + '_ {
+        let r = self.xadj[v]..self.xadj[v + 1];
+        self.adj[r.clone()]
+            .iter()
+            .zip(&self.weights[r])
+            .map(|(&u, &w)| (u as usize, w))
+    }
+
+    /// The total weight of edges whose ends are in different parts.
+    pub fn cut(&self, part: &[u32]) -> i64 {
+        let mut cut = 0;
+        for v in 0..self.n() {
+            for (u, w) in self.neighbors(v) {
+                if u > v && part[u] != part[v] {
+                    cut += w;
+                }
+            }
+        }
+        cut
+    }
+
+    /// Vertices in each of `k` parts.
+    pub fn part_sizes(&self, part: &[u32], k: u32) -> Vec<u32> {
+        let mut sizes = vec![0u32; k as usize];
+        for &p in part {
+            sizes[p as usize] += 1;
+        }
+        sizes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snn_graph::{Block, Edge};
+
+    #[test]
+    fn leaves_host_blocks_out_and_scales_weights() {
+        let blocks = vec![
+            Block::new("in", 1).on_host(),
+            Block::new("a", 1),
+            Block::new("b", 1),
+            Block::new("c", 1),
+        ];
+        let e = |s, d, w| Edge::new(BlockId(s), BlockId(d), w);
+        let net = Network::new(
+            "t",
+            blocks,
+            vec![e(0, 1, 5.0), e(1, 2, 1.5), e(2, 1, 0.5), e(2, 3, 0.0)],
+        )
+        .unwrap();
+        let g = BlockGraph::new(&net, &Adjacency::new(&net));
+        assert_eq!(g.blocks, [BlockId(1), BlockId(2), BlockId(3)]);
+        assert_eq!(g.scale, 1e6);
+        let rows: Vec<Vec<(usize, i64)>> = (0..3).map(|v| g.neighbors(v).collect()).collect();
+        assert_eq!(
+            rows,
+            [vec![(1, 2_000_000)], vec![(0, 2_000_000), (2, 1)], vec![(1, 1)]]
+        );
+        assert_eq!(g.cut(&[0, 0, 1]), 1);
+        assert_eq!(g.cut(&[0, 1, 1]), 2_000_000);
+        assert_eq!(g.part_sizes(&[0, 1, 1], 3), [1, 2, 0]);
+    }
+}
