@@ -54,6 +54,8 @@ pub use snn_placement::{Placement, PlacementError, Report, Rules};
 pub struct Options {
     /// The allocator's registry name (see [`alloc::ALLOCATORS`]).
     pub allocator: String,
+    /// Refiners to run after the allocator, in order (see [`alloc::REFINERS`]), e.g. `["fm"]`.
+    pub refine: Vec<String>,
     /// Seeds the allocator's RNG; the same seed gives the same placement.
     pub seed: u64,
     /// Use at most this many chips of the topology (nengo-loihi's `n_chips`); `None`: all of them.
@@ -66,6 +68,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             allocator: DEFAULT_ALLOCATOR.into(),
+            refine: Vec::new(),
             seed: 0,
             chips: None,
             deadline: None,

@@ -61,6 +61,9 @@ struct PlaceArgs {
     /// The allocator (`snn-place allocators` lists them), e.g. --allocator round-robin.
     #[arg(short, long, value_name = "NAME", default_value = DEFAULT_ALLOCATOR)]
     allocator: String,
+    /// Refine the allocator's placement (`snn-place allocators` lists the refiners), e.g. --refine fm.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    refine: Vec<String>,
     /// A preset (`snn-place topologies` lists them) or an snn-topology/1 file, e.g. --topology loihi.
     #[arg(short, long, value_name = "PRESET|FILE", default_value = DEFAULT_PRESET)]
     topology: String,
@@ -149,6 +152,7 @@ fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
     let topo = load_topo(&args.topology)?;
     let opts = Options {
         allocator: args.allocator.clone(),
+        refine: args.refine.clone(),
         seed: args.seed,
         chips: args.chips,
         deadline: None,

@@ -11,8 +11,12 @@
 //! except through [`Ctx`]. Depends on graph, hardware and placement; never on the emulator.
 
 mod baseline;
+pub mod fm;
+mod greedy_interchip;
 pub mod mapping;
+mod metis;
 pub mod partition;
+mod refine;
 
 use std::time::Instant;
 
@@ -23,6 +27,9 @@ use snn_hardware::Topology;
 use snn_placement::{check_blocks_fit, Placement, PlacementError, Rules};
 
 pub use baseline::{Greedy, RoundRobin};
+pub use greedy_interchip::GreedyInterchip;
+pub use metis::Metis;
+pub use refine::{Fm, Pipeline, RefineStats, Refiner};
 
 /// What an allocator gets besides the network and the topology.
 pub struct Ctx {
@@ -74,6 +81,11 @@ pub enum AllocError {
     Block(#[from] PlacementError),
     #[error("unknown allocator {name:?}; known: {known}")]
     Unknown { name: String, known: String },
+    #[error("unknown refiner {name:?}; known: {known}")]
+    UnknownRefiner { name: String, known: String },
+    /// A partitioning or solver library failed.
+    #[error("{name} failed: {message}")]
+    Backend { name: &'static str, message: String },
 }
 
 /// An allocator: see the crate docs for what it may and may not do.
@@ -98,22 +110,78 @@ pub const ALLOCATORS: &[(&str, &str)] = &[
         "round-robin",
         "nengo-loihi's RoundRobin: spreads blocks over all chips; spreads traffic too",
     ),
+    (
+        "greedy-interchip",
+        "nengo-loihi 1.1's default: grows each chip around its most connected blocks; fast, myopic",
+    ),
+    (
+        "metis",
+        "METIS k-way over the fewest chips, capacity repaired, best of 4 seeds, mapped onto the mesh; \
+         add --refine fm for less traffic",
+    ),
 ];
+
+/// The refiners `--refine` takes, with their trade-offs.
+pub const REFINERS: &[(&str, &str)] = &[(
+    "fm",
+    "k-way Fiduccia-Mattheyses moves and swaps under hard capacities; never raises the traffic",
+)];
+
+fn names(list: &[(&str, &str)]) -> String {
+    list.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
+}
 
 /// The allocator named `name`, with its default configuration.
 pub fn by_name(name: &str) -> Result<Box<dyn Allocator>, AllocError> {
     match name {
         "greedy" => Ok(Box::new(Greedy)),
         "round-robin" => Ok(Box::new(RoundRobin)),
+        "greedy-interchip" => Ok(Box::new(GreedyInterchip)),
+        "metis" => Ok(Box::new(Metis::default())),
         _ => Err(AllocError::Unknown {
             name: name.to_string(),
-            known: ALLOCATORS
-                .iter()
-                .map(|a| a.0)
-                .collect::<Vec<_>>()
-                .join(", "),
+            known: names(ALLOCATORS),
         }),
     }
+}
+
+/// The refiner named `name`, with its default configuration.
+pub fn refiner_by_name(name: &str) -> Result<Box<dyn Refiner>, AllocError> {
+    match name {
+        "fm" => Ok(Box::new(Fm::default())),
+        _ => Err(AllocError::UnknownRefiner {
+            name: name.to_string(),
+            known: names(REFINERS),
+        }),
+    }
+}
+
+/// The allocator `name` followed by the refiners `refine`, as one allocator. METIS refines each of its
+/// tries with FM before it picks the best, which finds lower cuts than refining only the winner.
+pub fn pipeline(name: &str, refine: &[String]) -> Result<Box<dyn Allocator>, AllocError> {
+    let start = by_name(name)?;
+    let mut refiners = refine
+        .iter()
+        .map(|r| refiner_by_name(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    if refiners.is_empty() {
+        return Ok(start);
+    }
+    if name == "metis" && refine[0] == "fm" {
+        refiners.remove(0);
+        let metis = Metis {
+            refine: Some(fm::FmConfig::default()),
+            ..Metis::default()
+        };
+        if refiners.is_empty() {
+            return Ok(Box::new(metis));
+        }
+        return Ok(Box::new(Pipeline {
+            start: Box::new(metis),
+            refiners,
+        }));
+    }
+    Ok(Box::new(Pipeline { start, refiners }))
 }
 
 /// The checks every allocator makes first: each on-chip block fits one core, and (one block per core) the
@@ -156,7 +224,7 @@ mod tests {
         }
         assert_eq!(
             by_name("metis-ish").err().unwrap().to_string(),
-            "unknown allocator \"metis-ish\"; known: greedy, round-robin"
+            "unknown allocator \"metis-ish\"; known: greedy, round-robin, greedy-interchip, metis"
         );
     }
 }

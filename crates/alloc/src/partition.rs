@@ -132,7 +132,11 @@ mod tests {
         let rows: Vec<Vec<(usize, i64)>> = (0..3).map(|v| g.neighbors(v).collect()).collect();
         assert_eq!(
             rows,
-            [vec![(1, 2_000_000)], vec![(0, 2_000_000), (2, 1)], vec![(1, 1)]]
+            [
+                vec![(1, 2_000_000)],
+                vec![(0, 2_000_000), (2, 1)],
+                vec![(1, 1)]
+            ]
         );
         assert_eq!(g.cut(&[0, 0, 1]), 1);
         assert_eq!(g.cut(&[0, 1, 1]), 2_000_000);

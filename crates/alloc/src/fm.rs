@@ -1,0 +1,347 @@
+//! k-way refinement under hard capacities, Fiduccia-Mattheyses style (Fiduccia and Mattheyses 1982,
+//! "A linear-time heuristic for improving network partitions"; the k-way form as in Sanchis 1989 and
+//! Karypis and Kumar's METIS k-way refinement), and the repair pass that makes an over-full partition
+//! respect its capacities.
+//!
+//! A pass moves boundary vertices one at a time, best gain first, each vertex at most once per pass, and
+//! allows moves with negative gain so that it can climb out of local minima; at the end it rolls back to
+//! the best prefix of moves that respects every capacity. A part may go one vertex over its capacity in
+//! the middle of a pass: a move into a full part followed by a move out of it is a swap, which is how the
+//! pass exchanges blocks between full chips. Gains are integers (see [`BlockGraph`]), kept per vertex and
+//! recomputed only for the neighbours of a moved vertex, so a pass costs about the sum of the moved
+//! vertices' squared degrees, and the cut never rises through rounding.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::partition::BlockGraph;
+
+/// How far a pass looks past its best prefix before it gives up.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FmConfig {
+    /// Moves without a new best cut after which a pass stops (at least this many, more on large graphs:
+    /// see [`FmConfig::patience`]).
+    pub min_patience: usize,
+    /// Passes at most; refinement stops earlier when a pass gains nothing.
+    pub max_passes: usize,
+}
+
+impl Default for FmConfig {
+    fn default() -> FmConfig {
+        FmConfig {
+            min_patience: 200,
+            max_passes: 16,
+        }
+    }
+}
+
+impl FmConfig {
+    fn patience(&self, n: usize) -> usize {
+        self.min_patience.max(n / 100)
+    }
+}
+
+/// What a refinement did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FmStats {
+    pub passes: usize,
+    pub moves_kept: usize,
+    pub cut_before: i64,
+    pub cut_after: i64,
+}
+
+/// Scratch space for the connectivity of one vertex to the parts around it.
+struct Conn {
+    /// Invariant: zero outside `touched`.
+    weight: Vec<i64>,
+    touched: Vec<u32>,
+}
+
+impl Conn {
+    fn new(k: usize) -> Conn {
+        Conn {
+            weight: vec![0; k],
+            touched: Vec::new(),
+        }
+    }
+
+    /// Fills the weights from `v` to each part it touches.
+    fn load(&mut self, g: &BlockGraph, part: &[u32], v: usize) {
+        for &p in &self.touched {
+            self.weight[p as usize] = 0;
+        }
+        self.touched.clear();
+        for (u, w) in g.neighbors(v) {
+            let p = part[u];
+            if self.weight[p as usize] == 0 {
+                self.touched.push(p);
+            }
+            self.weight[p as usize] += w;
+        }
+    }
+}
+
+/// The best move of `v` to another part that `allowed` accepts: (gain, part), ties to the lower part id.
+fn best_move(
+    g: &BlockGraph,
+    part: &[u32],
+    conn: &mut Conn,
+    v: usize,
+    allowed: impl Fn(u32) -> bool,
+) -> Option<(i64, u32)> {
+    conn.load(g, part, v);
+    let own = conn.weight[part[v] as usize];
+    let mut best: Option<(i64, u32)> = None;
+    for &p in &conn.touched {
+        if p == part[v] || !allowed(p) {
+            continue;
+        }
+        let gain = conn.weight[p as usize] - own;
+        if best.is_none_or(|(bg, bp)| gain > bg || (gain == bg && p < bp)) {
+            best = Some((gain, p));
+        }
+    }
+    best
+}
+
+/// Refines `part` (k parts, at most `cap[p]` vertices in part p) in place to lower the cut, and never
+/// raises it. `part` must already respect the capacities.
+pub fn refine(
+    g: &BlockGraph,
+    part: &mut [u32],
+    cap: &[u32],
+    cfg: &FmConfig,
+    expired: &dyn Fn() -> bool,
+) -> FmStats {
+    let k = cap.len();
+    let mut size = g.part_sizes(part, k as u32);
+    debug_assert!(size.iter().zip(cap).all(|(s, c)| s <= c));
+    let cut_before = g.cut(part);
+    let mut stats = FmStats {
+        cut_before,
+        cut_after: cut_before,
+        ..FmStats::default()
+    };
+    let mut conn = Conn::new(k);
+    // Invariant: `moved[v] == pass` once v moved in the current pass.
+    let mut moved = vec![0usize; g.n()];
+    // Invariant: a heap entry is current only while its version matches `version[v]`.
+    let mut version = vec![0u32; g.n()];
+    let patience = cfg.patience(g.n());
+    for pass in 1..=cfg.max_passes {
+        if expired() {
+            break;
+        }
+        stats.passes = pass;
+        let mut heap: BinaryHeap<(i64, Reverse<u32>, u32, u32)> = BinaryHeap::new();
+        let push = |heap: &mut BinaryHeap<_>,
+                    conn: &mut Conn,
+                    part: &[u32],
+                    size: &[u32],
+                    version: &[u32],
+                    v: usize| {
+            let fits = |p: u32| size[p as usize] <= cap[p as usize];
+            if let Some((gain, p)) = best_move(g, part, conn, v, fits) {
+                heap.push((gain, Reverse(v as u32), p, version[v]));
+            }
+        };
+        for v in 0..g.n() {
+            push(&mut heap, &mut conn, part, &size, &version, v);
+        }
+        // The moves of this pass, to roll back past the best feasible prefix.
+        let mut log: Vec<(u32, u32)> = Vec::new();
+        let (mut gain_sum, mut best_sum, mut best_len) = (0i64, 0i64, 0usize);
+        let mut over = 0usize; // parts above their capacity right now
+        while let Some((gain, Reverse(v), to, ver)) = heap.pop() {
+            let v = v as usize;
+            if ver != version[v] || moved[v] == pass {
+                continue;
+            }
+            // The target may have filled up since the entry was pushed: look again.
+            if size[to as usize] > cap[to as usize]
+                || (over > 0 && size[to as usize] >= cap[to as usize])
+            {
+                version[v] += 1;
+                let fits = |p: u32| {
+                    size[p as usize] < cap[p as usize]
+                        || (over == 0 && size[p as usize] == cap[p as usize])
+                };
+                if let Some((gain, p)) = best_move(g, part, &mut conn, v, fits) {
+                    heap.push((gain, Reverse(v as u32), p, version[v]));
+                }
+                continue;
+            }
+            let from = part[v];
+            if size[from as usize] > cap[from as usize] {
+                over -= 1;
+            }
+            size[from as usize] -= 1;
+            size[to as usize] += 1;
+            if size[to as usize] > cap[to as usize] {
+                over += 1;
+            }
+            part[v] = to;
+            moved[v] = pass;
+            log.push((v as u32, from));
+            gain_sum += gain;
+            if over == 0 && gain_sum > best_sum {
+                best_sum = gain_sum;
+                best_len = log.len();
+            }
+            if log.len() - best_len > patience || expired() {
+                break;
+            }
+            for (u, _) in g.neighbors(v) {
+                if moved[u] != pass {
+                    version[u] += 1;
+                    push(&mut heap, &mut conn, part, &size, &version, u);
+                }
+            }
+        }
+        for &(v, from) in log[best_len..].iter().rev() {
+            let v = v as usize;
+            size[part[v] as usize] -= 1;
+            size[from as usize] += 1;
+            part[v] = from;
+        }
+        stats.moves_kept += best_len;
+        stats.cut_after -= best_sum;
+        if best_sum == 0 {
+            break;
+        }
+    }
+    debug_assert_eq!(stats.cut_after, g.cut(part));
+    stats
+}
+
+/// Makes `part` respect the capacities: while a part is over its capacity, moves out the vertex whose
+/// move costs the least cut (to a part with room that it talks to, else to the part with the most room),
+/// ties to the lower vertex id. Needs the total capacity to hold every vertex.
+pub fn repair(g: &BlockGraph, part: &mut [u32], cap: &[u32]) {
+    let k = cap.len();
+    let mut size = g.part_sizes(part, k as u32);
+    let mut conn = Conn::new(k);
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
+    for (v, &p) in part.iter().enumerate() {
+        members[p as usize].push(v as u32);
+    }
+    for p in 0..k {
+        while size[p] > cap[p] {
+            // The part with the most room, ties to the lower id, for vertices that talk to no part with room.
+            let roomiest = (0..k)
+                .filter(|&q| size[q] < cap[q])
+                .max_by_key(|&q| (cap[q] - size[q], Reverse(q)))
+                .expect("the total capacity holds every vertex");
+            let mut best: Option<(i64, u32, u32)> = None;
+            for &v in &members[p] {
+                let v_us = v as usize;
+                if part[v_us] != p as u32 {
+                    continue;
+                }
+                let mv = best_move(g, part, &mut conn, v_us, |q| {
+                    size[q as usize] < cap[q as usize]
+                })
+                .unwrap_or((-conn.weight[p], roomiest as u32));
+                // best_move loaded `conn` for v: its weight to its own part is the cost of leaving it.
+                if best.is_none_or(|(bg, bv, _)| mv.0 > bg || (mv.0 == bg && v < bv)) {
+                    best = Some((mv.0, v, mv.1));
+                }
+            }
+            let (_, v, to) = best.expect("an over-full part has members");
+            part[v as usize] = to;
+            size[p] -= 1;
+            size[to as usize] += 1;
+            members[to as usize].push(v);
+        }
+        members[p].retain(|&v| part[v as usize] == p as u32);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snn_graph::{Adjacency, Block, BlockId, Edge, Network};
+
+    /// A graph from weighted undirected edges between `n` on-chip blocks.
+    fn graph(n: usize, edges: &[(u32, u32, f64)]) -> BlockGraph {
+        let blocks = (0..n).map(|i| Block::new(format!("b{i}"), 1)).collect();
+        let edges = edges
+            .iter()
+            .map(|&(a, b, w)| Edge::new(BlockId(a), BlockId(b), w))
+            .collect();
+        let net = Network::new("t", blocks, edges).unwrap();
+        BlockGraph::new(&net, &Adjacency::new(&net))
+    }
+
+    fn check_refine(g: &BlockGraph, start: &[u32], cap: &[u32], expect_cut: i64) -> Vec<u32> {
+        let mut part = start.to_vec();
+        let stats = refine(g, &mut part, cap, &FmConfig::default(), &|| false);
+        assert_eq!(stats.cut_after, g.cut(&part));
+        assert_eq!(stats.cut_after, expect_cut, "{part:?}");
+        assert!(stats.cut_after <= stats.cut_before);
+        let sizes = g.part_sizes(&part, cap.len() as u32);
+        assert!(sizes.iter().zip(cap).all(|(s, c)| s <= c), "{sizes:?}");
+        part
+    }
+
+    /// Two triangles joined by one light edge, started with one vertex of each on the wrong side.
+    fn two_triangles() -> BlockGraph {
+        graph(
+            6,
+            &[
+                (0, 1, 5.0),
+                (1, 2, 5.0),
+                (0, 2, 5.0),
+                (3, 4, 5.0),
+                (4, 5, 5.0),
+                (3, 5, 5.0),
+                (2, 3, 1.0),
+            ],
+        )
+    }
+
+    #[test]
+    fn finds_the_clusters_with_room_to_move() {
+        let g = two_triangles();
+        let part = check_refine(&g, &[0, 0, 1, 1, 1, 1], &[4, 4], 1_000_000);
+        assert_eq!(part, [0, 0, 0, 1, 1, 1]);
+    }
+
+    #[test]
+    fn swaps_between_full_parts() {
+        // Both parts are full: only a swap (a move into a full part, then one out of it) helps.
+        let g = two_triangles();
+        let part = check_refine(&g, &[0, 0, 1, 0, 1, 1], &[3, 3], 1_000_000);
+        assert_eq!(part, [0, 0, 0, 1, 1, 1]);
+    }
+
+    #[test]
+    fn never_raises_the_cut() {
+        // Already optimal: nothing to gain, nothing changes.
+        let g = two_triangles();
+        check_refine(&g, &[0, 0, 0, 1, 1, 1], &[3, 3], 1_000_000);
+        // A lone edge with both ends forced apart by capacity 1.
+        let g = graph(2, &[(0, 1, 2.0)]);
+        check_refine(&g, &[0, 1], &[1, 1], 2_000_000);
+    }
+
+    #[test]
+    fn repair_moves_the_cheapest_blocks_out() {
+        // Part 0 holds all six with capacity 3: the light edge is the cheapest to cut.
+        let g = two_triangles();
+        let mut part = vec![0; 6];
+        repair(&g, &mut part, &[3, 3]);
+        assert_eq!(g.part_sizes(&part, 2), [3, 3]);
+        // The first block out goes anywhere; the next follow it: one triangle moves whole.
+        assert_eq!(part, [1, 1, 1, 0, 0, 0]);
+        assert_eq!(g.cut(&part), 1_000_000);
+    }
+
+    #[test]
+    fn repair_uses_the_roomiest_part_for_isolated_blocks() {
+        let g = graph(4, &[]);
+        let mut part = vec![0, 0, 0, 0];
+        repair(&g, &mut part, &[1, 1, 2]);
+        assert_eq!(g.part_sizes(&part, 3), [1, 1, 2]);
+    }
+}

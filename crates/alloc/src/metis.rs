@@ -1,0 +1,280 @@
+//! `metis`: METIS k-way partitioning (Karypis and Kumar 1998, "A fast and high quality multilevel scheme
+//! for partitioning irregular graphs", SIAM J. Sci. Comput. 20(1)) of the on-chip blocks into chips, made
+//! to respect the hard per-chip capacity by a repair pass, optionally refined by k-way FM, tried with
+//! several seeds, best cut kept, then mapped onto the chip mesh.
+//!
+//! The bundled METIS 5.2.1 (the `metis` crate's vendored build) keeps its random-number state in a global:
+//! two calls at once would race on it. METIS calls therefore take a global lock; the repair and refinement
+//! of the tries run in parallel. Each call reseeds METIS, so a try's result depends only on its seed, and
+//! the best try is chosen by (cut, try index): the same seed gives the same placement at any thread count.
+
+use std::sync::Mutex;
+
+use rand::Rng;
+use rayon::prelude::*;
+use snn_graph::{Adjacency, Network};
+use snn_hardware::Topology;
+use snn_placement::Placement;
+
+use crate::fm::{self, FmConfig};
+use crate::mapping::place_parts;
+use crate::partition::BlockGraph;
+use crate::{check_fits, AllocError, Allocator, Ctx};
+
+/// Serialises calls into METIS (see the module docs).
+static METIS_LOCK: Mutex<()> = Mutex::new(());
+
+/// See the module docs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metis {
+    /// Independent METIS runs (different seeds); the lowest cut wins.
+    pub tries: u32,
+    /// k-way FM refinement of every try, when set.
+    pub refine: Option<FmConfig>,
+}
+
+impl Default for Metis {
+    fn default() -> Metis {
+        Metis {
+            tries: 4,
+            refine: None,
+        }
+    }
+}
+
+/// METIS's weights are 32-bit and it sums them: scale so that all of them together stay below 2^30.
+fn metis_weights(g: &BlockGraph) -> Vec<i32> {
+    let total: i64 = g.weights.iter().sum();
+    let factor = if total > 1 << 30 {
+        (1u64 << 30) as f64 / total as f64
+    } else {
+        1.0
+    };
+    g.weights
+        .iter()
+        .map(|&w| ((w as f64 * factor).round() as i32).max(1))
+        .collect()
+}
+
+/// One METIS k-way run: the part of each vertex.
+fn metis_kway(
+    g: &BlockGraph,
+    adjwgt: &[i32],
+    k: u32,
+    imbalance_permille: i32,
+    seed: i32,
+) -> Result<Vec<u32>, AllocError> {
+    let n = g.n();
+    if k <= 1 || n == 0 {
+        return Ok(vec![0; n]);
+    }
+    let too_large = |_| AllocError::Backend {
+        name: "metis",
+        message: format!(
+            "the graph ({n} blocks, {} edges) is too large for METIS's 32-bit indices",
+            g.adj.len() / 2
+        ),
+    };
+    let xadj: Vec<i32> = g
+        .xadj
+        .iter()
+        .map(|&x| i32::try_from(x))
+        .collect::<Result<_, _>>()
+        .map_err(too_large)?;
+    let adjncy: Vec<i32> = g.adj.iter().map(|&u| u as i32).collect();
+    let mut part = vec![0i32; n];
+    let backend = |e: &dyn std::fmt::Display| AllocError::Backend {
+        name: "metis",
+        message: e.to_string(),
+    };
+    {
+        // A poisoned lock only means another METIS call panicked; METIS itself is reseeded below.
+        let _guard = METIS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        metis::Graph::new(1, k as i32, &xadj, &adjncy)
+            .map_err(|e| backend(&e))?
+            .set_adjwgt(adjwgt)
+            .set_option(metis::option::Seed(seed))
+            .set_option(metis::option::UFactor(imbalance_permille))
+            .part_kway(&mut part)
+            .map_err(|e| backend(&e))?;
+    }
+    Ok(part.into_iter().map(|p| p as u32).collect())
+}
+
+impl Metis {
+    /// The partition (chip of each on-chip block, in `BlockGraph` order) into `k` parts of at most
+    /// `cap` blocks: the best of `tries` seeded runs.
+    pub fn partition(
+        &self,
+        g: &BlockGraph,
+        k: u32,
+        cap: u32,
+        ctx: &mut Ctx,
+    ) -> Result<Vec<u32>, AllocError> {
+        let n = g.n();
+        let caps = vec![cap; k as usize];
+        // The slack the capacity leaves, as METIS's allowed imbalance (per mille, at most its default 30).
+        let slack = (k as f64 * cap as f64 / n.max(1) as f64 - 1.0) * 1000.0;
+        let ufactor = (slack.floor() as i32).clamp(1, 30);
+        let adjwgt = metis_weights(g);
+        let seeds: Vec<i32> = (0..self.tries.max(1))
+            .map(|_| ctx.rng.random_range(0..i32::MAX))
+            .collect();
+        let deadline = ctx.deadline;
+        let expired = move || deadline.is_some_and(|d| std::time::Instant::now() >= d);
+        let tries: Vec<Result<(i64, Vec<u32>), AllocError>> = seeds
+            .par_iter()
+            .map(|&seed| {
+                let mut part = metis_kway(g, &adjwgt, k, ufactor, seed)?;
+                fm::repair(g, &mut part, &caps);
+                if let Some(cfg) = &self.refine {
+                    fm::refine(g, &mut part, &caps, cfg, &expired);
+                }
+                Ok((g.cut(&part), part))
+            })
+            .collect();
+        let mut best: Option<(i64, Vec<u32>)> = None;
+        for t in tries {
+            let (cut, part) = t?;
+            if best.as_ref().is_none_or(|(b, _)| cut < *b) {
+                best = Some((cut, part));
+            }
+        }
+        Ok(best.map(|b| b.1).unwrap_or_default())
+    }
+}
+
+impl Allocator for Metis {
+    fn name(&self) -> &'static str {
+        if self.refine.is_some() {
+            "metis+fm"
+        } else {
+            "metis"
+        }
+    }
+
+    fn allocate(
+        &self,
+        net: &Network,
+        topo: &Topology,
+        ctx: &mut Ctx,
+    ) -> Result<Placement, AllocError> {
+        let fewest = check_fits(net, topo, &ctx.rules)?;
+        // nengo-loihi's PartitionInterchip splits over all n_chips it is given; without --chips, the
+        // fewest chips that hold the network keep the most traffic on chip.
+        let k = if ctx.rules.chips < topo.n_chips() {
+            ctx.rules.chips
+        } else {
+            fewest.max(1)
+        };
+        let g = BlockGraph::new(net, &Adjacency::new(net));
+        let part = self.partition(&g, k, topo.cores_per_chip(), ctx)?;
+        Ok(place_parts(
+            net,
+            topo,
+            &ctx.rules,
+            &g,
+            &part,
+            k,
+            self.name(),
+            ctx.seed,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snn_graph::{Block, BlockId, Edge};
+    use snn_placement::{Metrics, Rules};
+
+    /// `k` clusters of `size` blocks, dense inside (every pair, 10 spikes), joined in a ring by one light
+    /// edge (0.1 spikes) between consecutive clusters; block ids interleave the clusters so that file
+    /// order tells nothing.
+    fn clusters(k: u32, size: u32) -> Network {
+        let id = |c: u32, i: u32| BlockId(i * k + c);
+        let blocks = (0..k * size)
+            .map(|b| Block::new(format!("b{b}"), 100))
+            .collect();
+        let mut edges = Vec::new();
+        for c in 0..k {
+            for i in 0..size {
+                for j in i + 1..size {
+                    edges.push(Edge::new(id(c, i), id(c, j), 10.0));
+                }
+            }
+            edges.push(Edge::new(id(c, 0), id((c + 1) % k, 1), 0.1));
+        }
+        Network::new("clusters", blocks, edges).unwrap()
+    }
+
+    fn cluster_board(chips: u32, cores: u32) -> Topology {
+        use snn_hardware::{CoreLimits, CostModel, Grid};
+        Topology::new(
+            "board",
+            Grid { x: chips, y: 1 },
+            Grid { x: cores, y: 1 },
+            1,
+            CoreLimits::LOIHI,
+            CostModel::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn finds_obvious_clusters() {
+        for refine in [None, Some(FmConfig::default())] {
+            let net = clusters(6, 10);
+            let topo = cluster_board(6, 10);
+            let rules = Rules::for_topology(&topo);
+            let alloc = Metis { tries: 2, refine };
+            let p = alloc
+                .allocate(&net, &topo, &mut Ctx::new(1, rules))
+                .unwrap();
+            p.validate(&net, &topo, &rules).unwrap();
+            let m = Metrics::compute(&net, &topo, &p);
+            // Only the six light ring edges cross chips.
+            assert!(
+                (m.interchip_spikes - 0.6).abs() < 1e-9,
+                "{refine:?}: {}",
+                m.interchip_spikes
+            );
+            assert_eq!(m.chips_used, 6);
+        }
+    }
+
+    #[test]
+    fn same_seed_same_placement_at_any_thread_count() {
+        let net = clusters(8, 12);
+        let topo = cluster_board(8, 13);
+        let rules = Rules::for_topology(&topo);
+        let alloc = Metis {
+            tries: 4,
+            refine: Some(FmConfig::default()),
+        };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                alloc
+                    .allocate(&net, &topo, &mut Ctx::new(7, rules))
+                    .unwrap()
+            })
+        };
+        assert_eq!(run(1), run(2));
+    }
+
+    #[test]
+    fn respects_hard_capacity_with_almost_no_slack() {
+        // 5 clusters of 13 on 5 chips of 13 cores: zero slack, METIS's 1.001 balance must be repaired.
+        let net = clusters(5, 13);
+        let topo = cluster_board(5, 13);
+        let rules = Rules::for_topology(&topo);
+        let p = Metis::default()
+            .allocate(&net, &topo, &mut Ctx::new(3, rules))
+            .unwrap();
+        p.validate(&net, &topo, &rules).unwrap();
+    }
+}
