@@ -128,7 +128,8 @@ pub fn rules(topo: &Topology, opts: &Options) -> Result<Rules, Error> {
 /// Places `net` on `topo` with the allocator `opts` names, checks the result with the one validator, and
 /// computes the traffic report (`time_per_step_us` is left empty: that is the emulator's figure).
 pub fn place(net: &Network, topo: &Topology, opts: &Options) -> Result<(Placement, Report), Error> {
-    let allocator = alloc::by_name(&opts.allocator).map_err(|e| Error::Options(e.to_string()))?;
+    let allocator = alloc::pipeline(&opts.allocator, &opts.refine)
+        .map_err(|e| Error::Options(e.to_string()))?;
     let rules = rules(topo, opts)?;
     let mut ctx = Ctx::new(opts.seed, rules);
     ctx.deadline = opts.deadline;

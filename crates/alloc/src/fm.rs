@@ -5,9 +5,9 @@
 //!
 //! A pass moves boundary vertices one at a time, best gain first, each vertex at most once per pass, and
 //! allows moves with negative gain so that it can climb out of local minima; at the end it rolls back to
-//! the best prefix of moves that respects every capacity. A part may go one vertex over its capacity in
-//! the middle of a pass: a move into a full part followed by a move out of it is a swap, which is how the
-//! pass exchanges blocks between full chips. Gains are integers (see [`BlockGraph`]), kept per vertex and
+//! the best prefix of moves. Capacities hold after every move: a move into a full part is made as a swap
+//! with the block of that part that gains most by moving back (when the pair gains), which is how the
+//! pass exchanges blocks between full chips when almost no chip has room, as on a tightly packed board. Gains are integers (see [`BlockGraph`]), kept per vertex and
 //! recomputed only for the neighbours of a moved vertex, so a pass costs about the sum of the moved
 //! vertices' squared degrees, and the cut never rises through rounding.
 
@@ -104,8 +104,9 @@ fn best_move(
     best
 }
 
-/// Refines `part` (k parts, at most `cap[p]` vertices in part p) in place to lower the cut, and never
-/// raises it. `part` must already respect the capacities.
+/// Refines `part` (k parts, at most `cap[p]` weight in part p) in place to lower the cut, and never
+/// raises it. `part` must already respect the capacities, and every prefix of a pass does too: a move
+/// into a full part is made as a swap with the block of that part whose move back gains the most.
 pub fn refine(
     g: &BlockGraph,
     part: &mut [u32],
@@ -114,6 +115,7 @@ pub fn refine(
     expired: &dyn Fn() -> bool,
 ) -> FmStats {
     let k = cap.len();
+    let n = g.n();
     let mut size = g.part_sizes(part, k as u32);
     debug_assert!(size.iter().zip(cap).all(|(s, c)| s <= c));
     let cut_before = g.cut(part);
@@ -123,86 +125,98 @@ pub fn refine(
         ..FmStats::default()
     };
     let mut conn = Conn::new(k);
+    // Invariant: `members[p][pos[v]] == v` for v in part p.
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
+    let mut pos = vec![0u32; n];
+    for v in 0..n {
+        pos[v] = members[part[v] as usize].len() as u32;
+        members[part[v] as usize].push(v as u32);
+    }
     // Invariant: `moved[v] == pass` once v moved in the current pass.
-    let mut moved = vec![0usize; g.n()];
+    let mut moved = vec![0usize; n];
     // Invariant: a heap entry is current only while its version matches `version[v]`.
-    let mut version = vec![0u32; g.n()];
-    let patience = cfg.patience(g.n());
+    let mut version = vec![0u32; n];
+    let patience = cfg.patience(n);
     for pass in 1..=cfg.max_passes {
         if expired() {
             break;
         }
         stats.passes = pass;
         let mut heap: BinaryHeap<(i64, Reverse<u32>, u32, u32)> = BinaryHeap::new();
-        let push = |heap: &mut BinaryHeap<_>,
-                    conn: &mut Conn,
-                    part: &[u32],
-                    size: &[u32],
-                    version: &[u32],
-                    v: usize| {
-            let fits = |p: u32| size[p as usize] <= cap[p as usize];
-            if let Some((gain, p)) = best_move(g, part, conn, v, fits) {
+        for v in 0..n {
+            if let Some((gain, p)) = best_move(g, part, &mut conn, v, |_| true) {
                 heap.push((gain, Reverse(v as u32), p, version[v]));
             }
-        };
-        for v in 0..g.n() {
-            push(&mut heap, &mut conn, part, &size, &version, v);
         }
-        // The moves of this pass, to roll back past the best feasible prefix.
+        // The moves of this pass, to roll back past the best prefix.
         let mut log: Vec<(u32, u32)> = Vec::new();
         let (mut gain_sum, mut best_sum, mut best_len) = (0i64, 0i64, 0usize);
-        let mut over = 0usize; // parts above their capacity right now
         while let Some((gain, Reverse(v), to, ver)) = heap.pop() {
             let v = v as usize;
             if ver != version[v] || moved[v] == pass {
                 continue;
             }
-            // The target may have filled up since the entry was pushed: look again.
-            if size[to as usize] > cap[to as usize]
-                || (over > 0 && size[to as usize] >= cap[to as usize])
-            {
-                version[v] += 1;
-                let fits = |p: u32| {
-                    size[p as usize] < cap[p as usize]
-                        || (over == 0 && size[p as usize] == cap[p as usize])
-                };
-                if let Some((gain, p)) = best_move(g, part, &mut conn, v, fits) {
-                    heap.push((gain, Reverse(v as u32), p, version[v]));
-                }
-                continue;
-            }
             let from = part[v];
-            if size[from as usize] > cap[from as usize] {
-                over -= 1;
+            let w = g.vwgt[v];
+            let mut step: Vec<(usize, u32)> = vec![(v, to)];
+            let mut step_gain = gain;
+            if size[to as usize] + w > cap[to as usize] {
+                // `to` is full: swap v with the block of `to` whose move to v's part gains the most once
+                // v has moved, if the pair gains anything; else v's best move to a part with room.
+                match best_swap_partner(
+                    g,
+                    part,
+                    &members[to as usize],
+                    &moved,
+                    pass,
+                    &mut conn,
+                    v,
+                    from,
+                    to,
+                    &size,
+                    cap,
+                ) {
+                    Some((u, gu)) if gain + gu > 0 => {
+                        step.push((u, from));
+                        step_gain += gu;
+                    }
+                    _ => {
+                        version[v] += 1;
+                        let room = |p: u32| size[p as usize] + w <= cap[p as usize];
+                        if let Some((gain, p)) = best_move(g, part, &mut conn, v, room) {
+                            heap.push((gain, Reverse(v as u32), p, version[v]));
+                        }
+                        continue;
+                    }
+                }
             }
-            size[from as usize] -= 1;
-            size[to as usize] += 1;
-            if size[to as usize] > cap[to as usize] {
-                over += 1;
+            for &(x, dest) in &step {
+                let src = part[x];
+                move_vertex(g, part, &mut size, &mut members, &mut pos, x, dest);
+                moved[x] = pass;
+                log.push((x as u32, src));
             }
-            part[v] = to;
-            moved[v] = pass;
-            log.push((v as u32, from));
-            gain_sum += gain;
-            if over == 0 && gain_sum > best_sum {
+            gain_sum += step_gain;
+            if gain_sum > best_sum {
                 best_sum = gain_sum;
                 best_len = log.len();
             }
             if log.len() - best_len > patience || expired() {
                 break;
             }
-            for (u, _) in g.neighbors(v) {
-                if moved[u] != pass {
-                    version[u] += 1;
-                    push(&mut heap, &mut conn, part, &size, &version, u);
+            for &(x, _) in &step {
+                for (u, _) in g.neighbors(x) {
+                    if moved[u] != pass {
+                        version[u] += 1;
+                        if let Some((gain, p)) = best_move(g, part, &mut conn, u, |_| true) {
+                            heap.push((gain, Reverse(u as u32), p, version[u]));
+                        }
+                    }
                 }
             }
         }
         for &(v, from) in log[best_len..].iter().rev() {
-            let v = v as usize;
-            size[part[v] as usize] -= 1;
-            size[from as usize] += 1;
-            part[v] = from;
+            move_vertex(g, part, &mut size, &mut members, &mut pos, v as usize, from);
         }
         stats.moves_kept += best_len;
         stats.cut_after -= best_sum;
@@ -214,9 +228,80 @@ pub fn refine(
     stats
 }
 
+/// Moves `v` to part `to`, keeping sizes and member lists.
+fn move_vertex(
+    g: &BlockGraph,
+    part: &mut [u32],
+    size: &mut [u32],
+    members: &mut [Vec<u32>],
+    pos: &mut [u32],
+    v: usize,
+    to: u32,
+) {
+    let from = part[v] as usize;
+    let i = pos[v] as usize;
+    members[from].swap_remove(i);
+    if let Some(&moved_in) = members[from].get(i) {
+        pos[moved_in as usize] = i as u32;
+    }
+    pos[v] = members[to as usize].len() as u32;
+    members[to as usize].push(v as u32);
+    size[from] -= g.vwgt[v];
+    size[to as usize] += g.vwgt[v];
+    part[v] = to;
+}
+
+/// The block `u` of part `to` (not yet moved this pass) whose move to `from` gains the most once `v` has
+/// moved from `from` to `to`, and that gain, among the swaps that keep both parts within capacity. Ties go
+/// to the lower id.
+#[allow(clippy::too_many_arguments)]
+fn best_swap_partner(
+    g: &BlockGraph,
+    part: &[u32],
+    candidates: &[u32],
+    moved: &[usize],
+    pass: usize,
+    conn: &mut Conn,
+    v: usize,
+    from: u32,
+    to: u32,
+    size: &[u32],
+    cap: &[u32],
+) -> Option<(usize, i64)> {
+    let wv = g.vwgt[v];
+    let mut best: Option<(i64, usize)> = None;
+    for &u in candidates {
+        let u = u as usize;
+        let wu = g.vwgt[u];
+        if moved[u] == pass
+            || size[to as usize] + wv - wu > cap[to as usize]
+            || size[from as usize] - wv + wu > cap[from as usize]
+        {
+            continue;
+        }
+        conn.load(g, part, u);
+        let to_from = conn.weight[from as usize];
+        if to_from == 0 {
+            continue;
+        }
+        // Once v sits in `to`, the edge u-v no longer pulls u towards `from` but holds it in `to`.
+        let uv: i64 = g
+            .neighbors(u)
+            .filter(|&(x, _)| x == v)
+            .map(|(_, w)| w)
+            .sum();
+        let gain = to_from - conn.weight[to as usize] - 2 * uv;
+        if best.is_none_or(|(bg, bu)| gain > bg || (gain == bg && u < bu)) {
+            best = Some((gain, u));
+        }
+    }
+    best.map(|(gain, u)| (u, gain))
+}
+
 /// Makes `part` respect the capacities: while a part is over its capacity, moves out the vertex whose
 /// move costs the least cut (to a part with room that it talks to, else to the part with the most room),
-/// ties to the lower vertex id. Needs the total capacity to hold every vertex.
+/// ties to the lower vertex id. Needs the total capacity to hold every vertex (all of weight 1, as at the
+/// finest level; a heavier vertex that fits nowhere stays put).
 pub fn repair(g: &BlockGraph, part: &mut [u32], cap: &[u32]) {
     let k = cap.len();
     let mut size = g.part_sizes(part, k as u32);
@@ -227,30 +312,35 @@ pub fn repair(g: &BlockGraph, part: &mut [u32], cap: &[u32]) {
     }
     for p in 0..k {
         while size[p] > cap[p] {
-            // The part with the most room, ties to the lower id, for vertices that talk to no part with room.
-            let roomiest = (0..k)
-                .filter(|&q| size[q] < cap[q])
-                .max_by_key(|&q| (cap[q] - size[q], Reverse(q)))
-                .expect("the total capacity holds every vertex");
             let mut best: Option<(i64, u32, u32)> = None;
             for &v in &members[p] {
                 let v_us = v as usize;
                 if part[v_us] != p as u32 {
                     continue;
                 }
-                let mv = best_move(g, part, &mut conn, v_us, |q| {
-                    size[q as usize] < cap[q as usize]
-                })
-                .unwrap_or((-conn.weight[p], roomiest as u32));
-                // best_move loaded `conn` for v: its weight to its own part is the cost of leaving it.
+                let w = g.vwgt[v_us];
+                let room = |q: u32| size[q as usize] + w <= cap[q as usize];
+                let mv = match best_move(g, part, &mut conn, v_us, room) {
+                    Some(mv) => mv,
+                    // No part with room that v talks to: the part with the most room, at the cost of
+                    // all of v's traffic inside p (best_move loaded it into `conn`).
+                    None => match (0..k as u32)
+                        .filter(|&q| q as usize != p && room(q))
+                        .max_by_key(|&q| (cap[q as usize] - size[q as usize], Reverse(q)))
+                    {
+                        Some(q) => (-conn.weight[p], q),
+                        None => continue,
+                    },
+                };
                 if best.is_none_or(|(bg, bv, _)| mv.0 > bg || (mv.0 == bg && v < bv)) {
                     best = Some((mv.0, v, mv.1));
                 }
             }
-            let (_, v, to) = best.expect("an over-full part has members");
+            let Some((_, v, to)) = best else { break };
+            let w = g.vwgt[v as usize];
             part[v as usize] = to;
-            size[p] -= 1;
-            size[to as usize] += 1;
+            size[p] -= w;
+            size[to as usize] += w;
             members[to as usize].push(v);
         }
         members[p].retain(|&v| part[v as usize] == p as u32);

@@ -15,6 +15,7 @@ pub mod fm;
 mod greedy_interchip;
 pub mod mapping;
 mod metis;
+pub mod multilevel;
 pub mod partition;
 mod refine;
 

@@ -9,11 +9,16 @@ use snn_graph::{Adjacency, BlockId, Network};
 /// The on-chip blocks (host blocks left out: they are never on a chip) as an undirected graph in
 /// compressed sparse rows. Vertex `v` is block `blocks[v]`; edge weights are spikes per timestep times
 /// [`BlockGraph::scale`], rounded, and at least 1 for any pair of blocks joined by an edge (as nengo-loihi
-/// counts a connection with zero rate as a tiny positive activity).
+/// counts a connection with zero rate as a tiny positive activity). A vertex weighs the cores it takes.
+///
+/// The multilevel refinement contracts it into coarser graphs of the same type, whose vertices are
+/// clusters of blocks: those have no `blocks` and weigh the cores of their members.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BlockGraph {
-    /// Invariant: ascending block ids, exactly the network's on-chip blocks.
+    /// Invariant: ascending block ids, exactly the network's on-chip blocks (empty in a coarse graph).
     pub blocks: Vec<BlockId>,
+    /// Cores each vertex takes. Invariant: `vwgt.len()` is the number of vertices.
+    pub vwgt: Vec<u32>,
     /// Invariant: `xadj.len() == blocks.len() + 1`, non-decreasing.
     pub xadj: Vec<usize>,
     /// Neighbours as vertex indices; each row sorted, no self-loops, no duplicates.
@@ -61,6 +66,7 @@ impl BlockGraph {
             xadj.push(adj.len());
         }
         BlockGraph {
+            vwgt: vec![1; blocks.len()],
             blocks,
             xadj,
             adj,
@@ -69,9 +75,9 @@ impl BlockGraph {
         }
     }
 
-    /// Number of vertices (on-chip blocks).
+    /// Number of vertices (on-chip blocks, or clusters of them).
     pub fn n(&self) -> usize {
-        self.blocks.len()
+        self.vwgt.len()
     }
 
     /// The neighbours of `v` with the weights of the edges to them.
@@ -96,13 +102,69 @@ impl BlockGraph {
         cut
     }
 
-    /// Vertices in each of `k` parts.
+    /// The weight (cores) in each of `k` parts.
     pub fn part_sizes(&self, part: &[u32], k: u32) -> Vec<u32> {
         let mut sizes = vec![0u32; k as usize];
-        for &p in part {
-            sizes[p as usize] += 1;
+        for (&p, &w) in part.iter().zip(&self.vwgt) {
+            sizes[p as usize] += w;
         }
         sizes
+    }
+
+    /// The graph with vertex `v` merged into cluster `cluster[v]` (clusters `0..n_clusters`): cluster
+    /// weights add up, edges between clusters add up, edges inside one disappear.
+    pub fn contract(&self, cluster: &[u32], n_clusters: usize) -> BlockGraph {
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_clusters];
+        let mut vwgt = vec![0u32; n_clusters];
+        for (v, &c) in cluster.iter().enumerate() {
+            members[c as usize].push(v as u32);
+            vwgt[c as usize] += self.vwgt[v];
+        }
+        // Invariant: `slot[c]` is c's position in the row being built, or usize::MAX.
+        let mut slot = vec![usize::MAX; n_clusters];
+        let mut xadj = Vec::with_capacity(n_clusters + 1);
+        let (mut adj, mut weights) = (Vec::new(), Vec::new());
+        xadj.push(0);
+        for (c, vs) in members.iter().enumerate() {
+            let start = adj.len();
+            for &v in vs {
+                for (u, w) in self.neighbors(v as usize) {
+                    let cu = cluster[u];
+                    if cu as usize == c {
+                        continue;
+                    }
+                    if slot[cu as usize] == usize::MAX {
+                        slot[cu as usize] = adj.len();
+                        adj.push(cu);
+                        weights.push(0);
+                    }
+                    weights[slot[cu as usize]] += w;
+                }
+            }
+            for &cu in &adj[start..] {
+                slot[cu as usize] = usize::MAX;
+            }
+            // Rows stay sorted, as in the fine graph.
+            let mut row: Vec<(u32, i64)> = adj[start..]
+                .iter()
+                .copied()
+                .zip(weights[start..].iter().copied())
+                .collect();
+            row.sort_unstable();
+            for (i, (u, w)) in row.into_iter().enumerate() {
+                adj[start + i] = u;
+                weights[start + i] = w;
+            }
+            xadj.push(adj.len());
+        }
+        BlockGraph {
+            blocks: Vec::new(),
+            vwgt,
+            xadj,
+            adj,
+            weights,
+            scale: self.scale,
+        }
     }
 }
 
@@ -141,5 +203,10 @@ mod tests {
         assert_eq!(g.cut(&[0, 0, 1]), 1);
         assert_eq!(g.cut(&[0, 1, 1]), 2_000_000);
         assert_eq!(g.part_sizes(&[0, 1, 1], 3), [1, 2, 0]);
+        // Merging a and b leaves one edge of weight 1 to c; the cluster weighs 2.
+        let c = g.contract(&[0, 0, 1], 2);
+        assert_eq!(c.vwgt, [2, 1]);
+        assert_eq!(c.neighbors(0).collect::<Vec<_>>(), [(1, 1)]);
+        assert_eq!(c.cut(&[0, 1]), g.cut(&[0, 0, 1]));
     }
 }

@@ -7,8 +7,10 @@ use snn_placement::{Placement, Slot};
 
 use crate::fm::{self, FmConfig};
 use crate::mapping::place_parts;
+use crate::multilevel::{self, VCYCLES};
 use crate::partition::BlockGraph;
 use crate::{AllocError, Allocator, Ctx};
+use rand::Rng;
 
 /// What a refinement did to its objective.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,7 +35,8 @@ pub trait Refiner: Send + Sync {
     ) -> Result<RefineStats, AllocError>;
 }
 
-/// k-way FM refinement of the chip assignment (see [`fm`]), then the mesh mapping again.
+/// k-way FM refinement of the chip assignment (see [`fm`]), then multilevel V-cycles of it (see
+/// [`multilevel`]), then the mesh mapping again.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fm {
     pub config: FmConfig,
@@ -64,7 +67,15 @@ impl Refiner for Fm {
         let caps = vec![topo.cores_per_chip(); k as usize];
         let deadline = ctx.deadline;
         let expired = move || deadline.is_some_and(|d| std::time::Instant::now() >= d);
-        let stats = fm::refine(&g, &mut part, &caps, &self.config, &expired);
+        let first = fm::refine(&g, &mut part, &caps, &self.config, &expired);
+        let seed = ctx.rng.random::<u64>();
+        let more = multilevel::vcycles(&g, &mut part, &caps, VCYCLES, seed, &self.config, &expired);
+        let stats = fm::FmStats {
+            passes: first.passes + more.passes,
+            moves_kept: first.moves_kept + more.moves_kept,
+            cut_before: first.cut_before,
+            cut_after: more.cut_after,
+        };
         let name = format!("{}+{}", placement.allocator, self.name());
         if stats.moves_kept > 0 {
             *placement = place_parts(net, topo, &ctx.rules, &g, &part, k, &name, ctx.seed);
