@@ -77,7 +77,7 @@ impl Default for Options {
 }
 
 /// The allocator used when none is named.
-pub const DEFAULT_ALLOCATOR: &str = "greedy";
+pub const DEFAULT_ALLOCATOR: &str = "metis";
 
 /// Why [`place`] returned no placement.
 #[derive(Debug, thiserror::Error)]

@@ -26,11 +26,11 @@ mod exit {
 const EXAMPLES: &str = "\
 Examples:
   snn-place fixtures/conv-residual.json
-      Place a network on Nahuku32 with the greedy allocator and print the traffic figures.
+      Place a network on Nahuku32 with the default allocator (metis) and print the traffic figures.
   snn-place --allocator round-robin --topology pohoiki-beach --chips 8 --json net.json
       Round-robin over the first 8 chips of Pohoiki Beach; print an snn-report/1 object.
-  snn-place --topology board.json --out placement.json net.json.gz
-      Place on a custom board (snn-topology/1 file) and save the placement (snn-placement/1).
+  snn-place --allocator metis --refine fm --topology board.json --out placement.json net.json.gz
+      METIS then FM refinement on a custom board (snn-topology/1 file); save the placement.
   snn-place gen layered --blocks 4000 --seed 1 -o net.json
       Generate a conv-net-like network of 4,000 blocks.
 
@@ -372,14 +372,18 @@ fn list_topologies(json: bool) -> Result<(), Failure> {
 }
 
 fn list_allocators() -> Result<(), Failure> {
-    let mut s = String::new();
+    let mut s = String::from("Allocators (--allocator NAME):\n");
     for (name, what) in snn_place::alloc::ALLOCATORS {
         let default = if *name == DEFAULT_ALLOCATOR {
             " (default)"
         } else {
             ""
         };
-        s += &format!("{name:<16} {what}{default}\n");
+        s += &format!("  {name:<18} {what}{default}\n");
+    }
+    s += "Refiners (--refine NAME, after any allocator):\n";
+    for (name, what) in snn_place::alloc::REFINERS {
+        s += &format!("  {name:<18} {what}\n");
     }
     print(&s)
 }

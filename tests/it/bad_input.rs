@@ -125,7 +125,7 @@ fn more_blocks_than_cores_does_not_fit() {
         r#"{{"format": "snn-net/1", "blocks": [{}]}}"#,
         blocks.join(",")
     );
-    for alloc in ["greedy", "round-robin"] {
+    for alloc in ["greedy", "round-robin", "greedy-interchip", "metis"] {
         snn_place()
             .args(["-", "-t", "loihi", "-a", alloc])
             .write_stdin(text.clone())
@@ -191,6 +191,34 @@ fn unknown_allocator_lists_the_known_ones() {
         &["fixtures/ff3.json", "-a", "metis-ish"],
         2,
         "unknown allocator \"metis-ish\"; known: greedy, round-robin, greedy-interchip, metis",
+    );
+}
+
+#[test]
+fn metis_with_too_few_chips_says_how_many_it_needs() {
+    check(
+        &[
+            "fixtures/ff3.json",
+            "-t",
+            "fixtures/tiny-board.json",
+            "-a",
+            "metis",
+            "--refine",
+            "fm",
+            "--chips",
+            "1",
+        ],
+        3,
+        "does not fit: needs 2 chips (6 on-chip blocks, 4 cores per chip), 1 available",
+    );
+}
+
+#[test]
+fn unknown_refiner_lists_the_known_ones() {
+    check(
+        &["fixtures/ff3.json", "-a", "metis", "--refine", "kl"],
+        2,
+        "unknown refiner \"kl\"; known: fm",
     );
 }
 

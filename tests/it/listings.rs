@@ -41,7 +41,10 @@ fn allocators_lists_the_registry() {
         .assert()
         .success()
         .stdout(predicate::str::contains("greedy"))
-        .stdout(predicate::str::contains("round-robin"));
+        .stdout(predicate::str::contains("round-robin"))
+        .stdout(predicate::str::contains("greedy-interchip"))
+        .stdout(predicate::str::contains("metis"))
+        .stdout(predicate::str::contains("Refiners (--refine NAME"));
 }
 
 #[test]

@@ -78,6 +78,40 @@ fn hand_worked_figures() {
             &[],
             [2., 2., 60., 60., 60., 60., 115.8],
         ),
+        // Greedy-interchip: only l1.0, l1.1, l1.2 receive nothing on chip; the first chip starts at l1.0
+        // and follows its largest connections: l2.0 (4), l3.0 (3), l2.1 (3). l1.1 and l1.2 share the
+        // other chip: 2 + 2 + 4 cross, all one way over one link (the mapping makes the chips neighbours).
+        (
+            "ff3.json",
+            "fixtures/tiny-board.json",
+            "greedy-interchip",
+            &[],
+            [2., 6., 8., 8., 8., 6., 31.],
+        ),
+        // METIS finds the two triangles (conv1.i, conv2.i, add.i): only the 2.4 diagonals cross, one each
+        // way; with FM on top nothing changes (it is optimal).
+        (
+            "conv-residual.json",
+            "fixtures/tiny-board.json",
+            "metis",
+            &[],
+            [2., 6., 4.8, 4.8, 2.4, 4.8, 41.],
+        ),
+        (
+            "conv-residual.json",
+            "fixtures/tiny-board.json",
+            "metis",
+            &["--refine", "fm"],
+            [2., 6., 4.8, 4.8, 2.4, 4.8, 41.],
+        ),
+        // FM after greedy: greedy's chip 0 holds conv1.*, conv2.*; FM swaps to the triangles.
+        (
+            "conv-residual.json",
+            "fixtures/tiny-board.json",
+            "greedy",
+            &["--refine", "fm"],
+            [2., 6., 4.8, 4.8, 2.4, 4.8, 41.],
+        ),
         // CRLF line endings read like any other file.
         (
             "crlf.json",
@@ -105,7 +139,11 @@ fn hand_worked_figures() {
             "{net} {topo} {alloc} {extra:?}"
         );
         assert_eq!(r["format"], "snn-report/1");
-        assert_eq!(r["allocator"], *alloc);
+        let name = match extra {
+            ["--refine", r] => format!("{alloc}+{r}"),
+            _ => alloc.to_string(),
+        };
+        assert_eq!(r["allocator"], name.as_str());
         assert_eq!(r["time_per_step_us"], serde_json::Value::Null);
     }
 }
@@ -115,7 +153,7 @@ fn report_names_what_ran() {
     let r = report(&["fixtures/ff3.json", "--seed", "9"]);
     assert_eq!(r["network"], "ff3");
     assert_eq!(r["topology"], "nahuku32");
-    assert_eq!(r["allocator"], "greedy");
+    assert_eq!(r["allocator"], "metis");
     assert_eq!(r["seed"], 9);
     assert_eq!(r["blocks"], 8);
     assert_eq!(r["edges"], 10);

@@ -143,9 +143,9 @@ pub fn refine(
         }
         stats.passes = pass;
         let mut heap: BinaryHeap<(i64, Reverse<u32>, u32, u32)> = BinaryHeap::new();
-        for v in 0..n {
+        for (v, &ver) in version.iter().enumerate() {
             if let Some((gain, p)) = best_move(g, part, &mut conn, v, |_| true) {
-                heap.push((gain, Reverse(v as u32), p, version[v]));
+                heap.push((gain, Reverse(v as u32), p, ver));
             }
         }
         // The moves of this pass, to roll back past the best prefix.

@@ -10,7 +10,7 @@ use snn_graph::{Block, BlockId, Edge, Network};
 use snn_hardware::{CoreLimits, CostModel, Grid, Topology};
 use snn_placement::{Metrics, Placement, Rules, Slot};
 
-use crate::{by_name, AllocError, Ctx, ALLOCATORS};
+use crate::{by_name, pipeline, AllocError, Ctx, ALLOCATORS};
 
 fn arb_case() -> impl Strategy<Value = (Network, Topology, u32)> {
     (1u32..4, 1u32..4, 1u32..4, 1u32..4).prop_flat_map(|(cx, cy, tiles, cpt)| {
@@ -163,6 +163,36 @@ proptest! {
             ] {
                 prop_assert!(close(x, y), "{name} {what}: {x} vs brute force {y}");
             }
+        }
+    }
+
+    #[test]
+    fn refinement_never_raises_traffic_and_runs_the_same_on_any_thread_count(
+        (net, topo, chips) in arb_case(),
+        seed in 0u64..4,
+    ) {
+        let rules = Rules { chips, packing: false };
+        for (name, _) in ALLOCATORS {
+            let plain = match by_name(name).unwrap().allocate(&net, &topo, &mut Ctx::new(seed, rules)) {
+                Ok(p) => p,
+                Err(AllocError::Infeasible { .. }) => continue,
+                Err(e) => return Err(TestCaseError::fail(format!("{name}: {e}"))),
+            };
+            let refined = pipeline(name, &["fm".to_string()]).unwrap();
+            let run = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.install(|| refined.allocate(&net, &topo, &mut Ctx::new(seed, rules)))
+            };
+            let one = run(1).map_err(|e| TestCaseError::fail(format!("{name}+fm: {e}")))?;
+            let two = run(2).map_err(|e| TestCaseError::fail(format!("{name}+fm: {e}")))?;
+            prop_assert_eq!(&one, &two, "{}+fm differs between 1 and 2 threads", name);
+            one.validate(&net, &topo, &rules).map_err(|e| TestCaseError::fail(format!("{name}+fm: {e}")))?;
+            let before = Metrics::compute(&net, &topo, &plain).interchip_spikes;
+            let after = Metrics::compute(&net, &topo, &one).interchip_spikes;
+            // Refiners work on traffic rounded to 1e-6 spikes (and count a zero-traffic edge as 1e-6):
+            // allow that much per edge.
+            let slack = 1e-6 * net.edges().len() as f64 + 1e-9;
+            prop_assert!(after <= before + slack, "{name}+fm raised traffic: {before} -> {after}");
         }
     }
 }
