@@ -29,7 +29,7 @@ pub struct FmConfig {
 impl Default for FmConfig {
     fn default() -> FmConfig {
         FmConfig {
-            min_patience: 200,
+            min_patience: 50,
             max_passes: 16,
         }
     }
@@ -37,7 +37,9 @@ impl Default for FmConfig {
 
 impl FmConfig {
     fn patience(&self, n: usize) -> usize {
-        self.min_patience.max(n / 100)
+        // Measured on `gen layered` and `gen random` nets of 3,900 and 98,000 blocks: looking further
+        // than this found no lower cut, and doubled the time.
+        self.min_patience.max(n / 1000)
     }
 }
 
