@@ -59,11 +59,51 @@ cost_model! {
     tile_hop_ew_ns: 4.1,
     /// One north-south hop between tiles on a chip (Davies et al. 2018, Table 2).
     tile_hop_ns_ns: 6.5,
+    /// The end-of-step barrier on one chip with 1 tile in use (SANA-FE's Loihi model, which brackets
+    /// Davies et al. 2018 Table 2's 113-465 ns barrier and the management core's per-step work by tiles in
+    /// use).
+    barrier_1_tile_ns: 600.0,
+    /// The one-chip barrier with 2 or 3 tiles in use (SANA-FE's Loihi model, as above).
+    barrier_2_3_tiles_ns: 1000.0,
+    /// The one-chip barrier with 4 to 28 tiles in use (SANA-FE's Loihi model, as above).
+    barrier_4_28_tiles_ns: 1400.0,
+    /// The one-chip barrier with 29 or more tiles in use (SANA-FE's Loihi model, as above).
+    barrier_29_tiles_ns: 1800.0,
+    /// The multi-chip barrier is `barrier_chips_ns + barrier_chip_hop_ns * d`, where `d` is the mesh
+    /// diameter (largest chip-to-chip hop count) of the chips in use, and never less than the one-chip
+    /// barrier of the chip with the most tiles in use. This is its base: the 29+-tile one-chip barrier, on
+    /// the assumption that every chip finishes its own barrier before the chips synchronise.
+    barrier_chips_ns: 1800.0,
+    /// The multi-chip barrier's cost per hop of the used chips' mesh diameter, fitted by least squares
+    /// (with the base fixed at `barrier_chips_ns`) to Frady et al. 2020 (Pohoiki Springs): 14.3 us across a
+    /// 256-chip column (4x64 chips, diameter 66 hops) and 16.2 us across 768 chips (12x64, diameter 74):
+    /// `(66 * 12_500 + 74 * 14_400) / (66^2 + 74^2) = 192.3` ns. The fit gives 14.49 us (+1.3%) and
+    /// 16.03 us (-1.1%); a free intercept would be negative.
+    barrier_chip_hop_ns: 192.3,
+    /// Serialising one spike message onto one chip-to-chip link. Assumption (no figure is published):
+    /// calibrated so that a 32-chip workload reproduces Frady et al. 2020's 5.8 us unthrottled timestep on a
+    /// Nahuku32 board. The workload: every one of the 4,096 cores holds a block of 64 compartments at a 2%
+    /// rate (1.28 spikes per step), each block sending to 8 blocks on its own chip and to the block on the
+    /// same core of each neighbouring chip, so a chip-to-chip link carries about 164 messages per step.
+    /// The multi-chip barrier (diameter 10: 3.72 us), the busiest core (about 1.0 us with per-step draws)
+    /// and the link time (the busiest link's about 190 messages x 10 ns + 1 hop) give about 5.8 us.
+    link_message_ns: 10.0,
+    /// A spike message's latency per chip-to-chip hop. Assumption (no figure is published): half the
+    /// fitted barrier cost per hop of diameter (`barrier_chip_hop_ns`), since the barrier crosses each hop
+    /// twice (its token goes out and comes back).
+    link_hop_ns: 96.0,
+    /// Each spike message between the host and the chips, over the one host link. Assumption: the embedded
+    /// x86 cores that relay host spikes handle about ten million per second.
+    host_message_ns: 100.0,
+    /// The host link's per-step latency, paid once in any step with host traffic. Assumption: one round
+    /// trip through the host interface and the embedded x86 cores.
+    host_latency_ns: 2000.0,
 }
 
 impl CostModel {
-    /// Every constant must be a finite number >= 0.
-    pub(crate) fn check(&self) -> Result<(), TopologyError> {
+    /// Every constant must be a finite number >= 0. [`Topology::new`](crate::Topology::new) checks this;
+    /// code that changes [`Topology::cost`](crate::Topology::cost) afterwards can check again.
+    pub fn check(&self) -> Result<(), TopologyError> {
         for key in COST_KEYS {
             let v = self.get(key).unwrap_or(0.0);
             if !v.is_finite() || v < 0.0 {

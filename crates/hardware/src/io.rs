@@ -202,7 +202,9 @@ mod tests {
             &TINY.replace("synop_ns", "synops_ns"),
             "field \"cost.synops_ns\" is not a cost constant (known: compartment_access_ns, \
              compartment_update_ns, spike_fire_ns, message_send_ns, message_receive_ns, synop_ns, \
-             tile_hop_ew_ns, tile_hop_ns_ns)",
+             tile_hop_ew_ns, tile_hop_ns_ns, barrier_1_tile_ns, barrier_2_3_tiles_ns, \
+             barrier_4_28_tiles_ns, barrier_29_tiles_ns, barrier_chips_ns, barrier_chip_hop_ns, \
+             link_message_ns, link_hop_ns, host_message_ns, host_latency_ns)",
         );
         check(
             &TINY.replace("4.5", "-4.5"),

@@ -1,0 +1,832 @@
+//! The emulator: given a network, a topology and a placement, [`emulate`] runs [`EmuOptions::steps`]
+//! timesteps and returns an [`Emulation`], the `emulation` object of `snn-report/1`: the time per step
+//! ([`TimeStats`]), the expected-value (analytic) time beside it, what set the pace ([`Pace`]), and the
+//! inter-chip, per-link ([`LinkLoad`]) and host traffic. [`expected_time_us`] gives the analytic time
+//! alone. Errors are [`EmuError`].
+//!
+//! Each step, every on-chip block fires a number of spikes drawn from Binomial(`compartments`, `rate`);
+//! every edge carries its mean `spikes` and `synops` scaled by its source's draw over its expected draw;
+//! messages are routed by the topology's dimension-order routing, on chip across tiles and between chips
+//! over links; and the step's time comes from the topology's [`CostModel`](snn_hardware::CostModel). The
+//! formulas are in the `model` module's docs. Host blocks are not drawn: their edges carry their mean
+//! spikes every step (inputs are usually given spike trains, not random ones).
+//!
+//! Determinism: step `i` draws from its own ChaCha8 stream (`seed`, stream `i`), blocks are drawn in block
+//! order, and per-step results are reduced in step order over chunks whose size depends only on the step
+//! count, so the same seed gives the same [`Emulation`] at any thread count.
+//!
+//! Depends on the graph, hardware and placement crates, never on the allocators.
+
+mod binomial;
+mod model;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+use snn_graph::Network;
+use snn_hardware::{Topology, TopologyError};
+use snn_placement::{Placement, PlacementError, Rules};
+
+use model::{Model, PaceOf, StepOut};
+
+/// The most timesteps one emulation may run.
+pub const MAX_STEPS: u32 = 10_000_000;
+
+/// How to emulate.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct EmuOptions {
+    /// Timesteps to emulate, 1 to [`MAX_STEPS`].
+    pub steps: u32,
+    /// The seed of every step's random draws.
+    pub seed: u64,
+    /// Input spikes (edges from host blocks to on-chip blocks) are sent before the run and cost nothing
+    /// on the host link per step, as nengo-loihi's `precompute=True` does; probes still count.
+    pub precompute: bool,
+}
+
+impl Default for EmuOptions {
+    fn default() -> EmuOptions {
+        EmuOptions {
+            steps: 1000,
+            seed: 0,
+            precompute: false,
+        }
+    }
+}
+
+impl EmuOptions {
+    /// Checks every option; errors name the field.
+    pub fn check(&self) -> Result<(), EmuError> {
+        if !(1..=MAX_STEPS).contains(&self.steps) {
+            return Err(EmuError::BadOption {
+                field: "steps",
+                problem: format!("must be between 1 and {MAX_STEPS}, got {}", self.steps),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why an emulation could not run. Each variant names the offending item.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmuError {
+    #[error("option \"{field}\" {problem}")]
+    BadOption {
+        field: &'static str,
+        problem: String,
+    },
+    /// The placement does not match the network or the topology (the validator's verdict).
+    #[error("the placement does not fit: {0}")]
+    Placement(#[from] PlacementError),
+    /// A cost constant is not a finite number >= 0.
+    #[error("the topology's cost model is invalid: {0}")]
+    Topology(#[from] TopologyError),
+}
+
+/// Time per step in microseconds, over the emulated steps.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize)]
+pub struct TimeStats {
+    pub mean: f64,
+    /// The median (nearest rank).
+    pub p50: f64,
+    /// The 99th percentile (nearest rank).
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// What kind of thing set a step's pace.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaceKind {
+    /// A core's compute (the slower of its two chains).
+    Core,
+    /// A chip-to-chip link (its messages and the longest route's latency).
+    Link,
+    /// The host link.
+    Host,
+    /// The barrier, when it took longer than each of the others.
+    Barrier,
+}
+
+/// One thing that set the pace, and in how many steps.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Pace {
+    pub what: PaceKind,
+    /// `"chip 3 core 17"`, `"chip 0 -> chip 1"`, `"host"` or `"barrier"`.
+    pub name: String,
+    pub steps: u64,
+}
+
+/// Mean messages per step on one directed chip-to-chip link.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LinkLoad {
+    pub from: u32,
+    pub to: u32,
+    pub messages: f64,
+}
+
+/// How many of the busiest links an [`Emulation`] lists.
+pub const BUSIEST_LINKS: usize = 10;
+
+/// The result of [`emulate`]: the `emulation` object of `snn-report/1`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Emulation {
+    pub steps: u32,
+    pub seed: u64,
+    pub precompute: bool,
+    pub time_per_step_us: TimeStats,
+    /// The step time with every draw replaced by its mean; never above `time_per_step_us.mean`.
+    pub analytic_time_per_step_us: f64,
+    /// The end-of-step barrier, part of every step's time.
+    pub barrier_us: f64,
+    /// What set the pace, most steps first (ties by name).
+    pub pace: Vec<Pace>,
+    /// Mean messages per step between blocks on different chips (each message counted once).
+    pub interchip_messages_per_step: f64,
+    /// The [`BUSIEST_LINKS`] links with the most mean messages per step, most first (ties by link).
+    pub busiest_links: Vec<LinkLoad>,
+    /// Mean messages per step over the host link (inputs excluded with `precompute`).
+    pub host_messages_per_step: f64,
+}
+
+/// Checks the inputs and builds the model.
+fn prepare(
+    net: &Network,
+    topo: &Topology,
+    placement: &Placement,
+    precompute: bool,
+) -> Result<Model, EmuError> {
+    topo.cost.check()?;
+    let rules = Rules {
+        chips: topo.n_chips(),
+        packing: true,
+    };
+    placement.validate(net, topo, &rules)?;
+    Ok(Model::new(net, topo, placement, precompute))
+}
+
+/// The expected-value time per step in microseconds: the step time with every block firing its mean.
+pub fn expected_time_us(
+    net: &Network,
+    topo: &Topology,
+    placement: &Placement,
+    precompute: bool,
+) -> Result<f64, EmuError> {
+    let model = prepare(net, topo, placement, precompute)?;
+    Ok(model.expected_step(&mut model.scratch()).time_ns / 1000.0)
+}
+
+/// Steps per chunk: at least 64, and at most 256 chunks. It depends on the step count only, so the
+/// reduction order (and with it every floating-point sum) is the same at any thread count.
+fn chunk_len(steps: u32) -> u32 {
+    steps.div_ceil(256).max(64)
+}
+
+/// What one chunk of consecutive steps gives.
+struct Chunk {
+    steps: Vec<StepOut>,
+    link_sums: Vec<f64>,
+}
+
+/// Emulates `opts.steps` timesteps in parallel (rayon). `progress`, when given, is called from worker
+/// threads with the number of steps just finished (an increment, not a total).
+pub fn emulate(
+    net: &Network,
+    topo: &Topology,
+    placement: &Placement,
+    opts: &EmuOptions,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+) -> Result<Emulation, EmuError> {
+    opts.check()?;
+    let model = prepare(net, topo, placement, opts.precompute)?;
+    let chunk = chunk_len(opts.steps);
+    let chunks: Vec<Chunk> = (0..opts.steps.div_ceil(chunk))
+        .into_par_iter()
+        .map(|c| {
+            let (start, end) = (c * chunk, opts.steps.min((c + 1) * chunk));
+            let mut scratch = model.scratch();
+            let mut out = Chunk {
+                steps: Vec::with_capacity((end - start) as usize),
+                link_sums: vec![0.0; model.n_links()],
+            };
+            for step in start..end {
+                let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+                rng.set_stream(step as u64);
+                out.steps
+                    .push(model.step(|f| f.sample(&mut rng), &mut scratch));
+                for (sum, &m) in out.link_sums.iter_mut().zip(scratch.link_msgs()) {
+                    *sum += m;
+                }
+            }
+            if let Some(p) = progress {
+                p((end - start) as u64);
+            }
+            out
+        })
+        .collect();
+    let analytic = model.expected_step(&mut model.scratch());
+    Ok(summarise(&model, opts, &chunks, analytic))
+}
+
+/// Reduces the chunks, in step order, into the report.
+fn summarise(model: &Model, opts: &EmuOptions, chunks: &[Chunk], analytic: StepOut) -> Emulation {
+    let n = opts.steps as f64;
+    let steps = || chunks.iter().flat_map(|c| &c.steps);
+    let (mut total, mut interchip, mut host) = (0.0, 0.0, 0.0);
+    let mut pace_counts = vec![0u64; model.n_pace_ids()];
+    for s in steps() {
+        total += s.time_ns;
+        interchip += s.interchip_msgs;
+        host += s.host_msgs;
+        pace_counts[s.pace as usize] += 1;
+    }
+    let mut times: Vec<f64> = steps().map(|s| s.time_ns / 1000.0).collect();
+    times.sort_unstable_by(f64::total_cmp);
+    // Nearest rank: the smallest time with at least q of the steps at or below it.
+    let rank = |q: f64| times[((q * n).ceil() as usize).clamp(1, times.len()) - 1];
+
+    let mut pace: Vec<Pace> = pace_counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(id, &steps)| {
+            let (what, name) = match model.pace_of(id as u32) {
+                PaceOf::Core(chip, core) => {
+                    (PaceKind::Core, format!("chip {} core {}", chip.0, core.0))
+                }
+                PaceOf::Link(a, b) => (PaceKind::Link, format!("chip {} -> chip {}", a.0, b.0)),
+                PaceOf::Host => (PaceKind::Host, "host".to_string()),
+                PaceOf::Barrier => (PaceKind::Barrier, "barrier".to_string()),
+            };
+            Pace { what, name, steps }
+        })
+        .collect();
+    pace.sort_by(|a, b| b.steps.cmp(&a.steps).then_with(|| a.name.cmp(&b.name)));
+
+    let mut link_sums = vec![0.0; model.n_links()];
+    for c in chunks {
+        for (sum, &s) in link_sums.iter_mut().zip(&c.link_sums) {
+            *sum += s;
+        }
+    }
+    let mut busiest: Vec<LinkLoad> = model
+        .links()
+        .iter()
+        .zip(&link_sums)
+        .filter(|(_, &s)| s > 0.0)
+        .map(|(&(a, b), &s)| LinkLoad {
+            from: a.0,
+            to: b.0,
+            messages: s / n,
+        })
+        .collect();
+    busiest.sort_by(|a, b| {
+        b.messages
+            .total_cmp(&a.messages)
+            .then_with(|| (a.from, a.to).cmp(&(b.from, b.to)))
+    });
+    busiest.truncate(BUSIEST_LINKS);
+
+    Emulation {
+        steps: opts.steps,
+        seed: opts.seed,
+        precompute: opts.precompute,
+        time_per_step_us: TimeStats {
+            mean: total / n / 1000.0,
+            p50: rank(0.5),
+            p99: rank(0.99),
+            max: times.last().copied().unwrap_or(0.0),
+        },
+        analytic_time_per_step_us: analytic.time_ns / 1000.0,
+        barrier_us: model.barrier_ns() / 1000.0,
+        pace,
+        interchip_messages_per_step: interchip / n,
+        busiest_links: busiest,
+        host_messages_per_step: host / n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+    use snn_graph::{Block, BlockId, Edge};
+    use snn_hardware::{ChipId, CoreId};
+    use snn_placement::Slot;
+
+    /// A network, a board and a placement.
+    type Case = (Network, Topology, Placement);
+
+    fn core(chip: u32, core: u32) -> Slot {
+        Slot::Core {
+            chip: ChipId(chip),
+            core: CoreId(core),
+        }
+    }
+
+    fn opts(steps: u32, seed: u64) -> EmuOptions {
+        EmuOptions {
+            steps,
+            seed,
+            precompute: false,
+        }
+    }
+
+    /// The figures a test compares, rounded so that the expected line can be checked by hand.
+    fn summary(e: &Emulation) -> String {
+        let t = &e.time_per_step_us;
+        let pace: Vec<String> = e
+            .pace
+            .iter()
+            .take(3)
+            .map(|p| format!("{} x{}", p.name, p.steps))
+            .collect();
+        let links: Vec<String> = e
+            .busiest_links
+            .iter()
+            .take(2)
+            .map(|l| format!("{}->{} {:.1}", l.from, l.to, l.messages))
+            .collect();
+        format!(
+            "analytic {:.2} mean {:.2} p50 {:.2} p99 {:.2} max {:.2} barrier {:.2} | pace {} | \
+             interchip {:.1} links [{}] host {:.1}",
+            e.analytic_time_per_step_us,
+            t.mean,
+            t.p50,
+            t.p99,
+            t.max,
+            e.barrier_us,
+            pace.join(", "),
+            e.interchip_messages_per_step,
+            links.join(", "),
+            e.host_messages_per_step,
+        )
+    }
+
+    /// Emulates `case` and compares its summary with `expect`; returns the emulation for further checks.
+    fn check(case: &Case, opts: EmuOptions, expect: &str) -> Emulation {
+        let (net, topo, p) = case;
+        let e = emulate(net, topo, p, &opts, None).unwrap();
+        assert_eq!(summary(&e), expect);
+        let expected = expected_time_us(net, topo, p, opts.precompute).unwrap();
+        assert_eq!(expected, e.analytic_time_per_step_us);
+        let t = &e.time_per_step_us;
+        assert!(t.p50 <= t.p99 && t.p99 <= t.max && t.mean <= t.max);
+        e
+    }
+
+    fn within(got: f64, want: f64, tolerance: f64) {
+        assert!(
+            (got - want).abs() <= tolerance * want,
+            "{got} is not within {}% of {want}",
+            tolerance * 100.0
+        );
+    }
+
+    /// SANA-FE's feed-forward case on the `loihi` preset: two layers of 1024 neurons, `per_core` neurons
+    /// per block at `rate`, every neuron connected to each next-layer neuron with probability 0.1, mapped
+    /// compactly (layer 1 on cores 0.., layer 2 right after it). A firing neuron sends one message to a
+    /// destination core when it has at least one synapse there (probability 1 - 0.9^per_core), and causes
+    /// per_core x 0.1 synaptic events there on average.
+    fn feed_forward(per_core: u64, rate: f64) -> Case {
+        let n = 1024 / per_core;
+        let mut blocks = Vec::new();
+        for layer in 0..2 {
+            for i in 0..n {
+                let mut b = Block::new(format!("l{layer}.{i}"), per_core);
+                b.rate = rate;
+                blocks.push(b);
+            }
+        }
+        let firing = per_core as f64 * rate;
+        let spikes = firing * (1.0 - 0.9f64.powi(per_core as i32));
+        let synops = firing * per_core as f64 * 0.1;
+        let mut edges = Vec::new();
+        for s in 0..n {
+            for d in 0..n {
+                let mut e = Edge::new(BlockId(s as u32), BlockId((n + d) as u32), spikes);
+                e.synops = Some(synops);
+                edges.push(e);
+            }
+        }
+        let net = Network::new("ff", blocks, edges).unwrap();
+        let slots = (0..2 * n).map(|i| core(0, i as u32)).collect();
+        let topo = Topology::preset("loihi").unwrap();
+        (net, topo, Placement::new(slots, "compact", 0))
+    }
+
+    #[test]
+    fn sana_fe_64_neurons_per_core_at_20_percent() {
+        // 16 + 16 blocks on cores 0..32 = tiles 0..8 (x 0..7, y 0): barrier 1.4 us (4-28 tiles).
+        // Per edge: spikes 12.8 x (1 - 0.9^64) = 12.785, synops 12.8 x 6.4 = 81.92.
+        // A layer-2 core's message chain: 16 x 12.785 = 204.56 messages x 16 = 3272.9 ns, plus
+        // 16 x 81.92 = 1310.72 synops x 3.8 = 4980.7 ns: 8253.6 ns. Its neuron chain is 64 x 9.7 + 12.8 x
+        // 30 = 1004.8 ns; a layer-1 core's is 620.8 + 384 + 204.56 x 5.1 = 2048.0 ns. The longest tile
+        // route is core 0 (tile x 0) to core 31 (tile x 7): 7 x 4.1 = 28.7 ns.
+        // Expected: 8253.6 + 28.7 + 1400 = 9682.3 ns. SANA-FE: 9.86 us (simple), 10.41 us (detailed).
+        // Every layer-2 core receives the same messages, so all tie and the lowest, core 16, is named.
+        let e = check(
+            &feed_forward(64, 0.2),
+            opts(1000, 1),
+            "analytic 9.68 mean 9.68 p50 9.69 p99 10.82 max 11.22 barrier 1.40 | \
+             pace chip 0 core 16 x1000 | interchip 0.0 links [] host 0.0",
+        );
+        within(e.analytic_time_per_step_us, 9.86, 0.10);
+        within(e.time_per_step_us.mean, 10.41, 0.15);
+        // The step time is linear in the layer's total firing here (one core sets the pace, its load a
+        // sum of draws), so the emulated mean equals the expected time up to sampling noise: the step
+        // time's spread is 40.3 ns x sd(Binomial(1024, 0.2)) = 40.3 x 12.8 = 516 ns, whose standard
+        // error over 1000 steps is 16 ns.
+        assert!(e.time_per_step_us.mean >= e.analytic_time_per_step_us - 0.065);
+    }
+
+    #[test]
+    fn sana_fe_1024_neurons_per_core() {
+        // One block per layer, cores 0 and 1 of tile 0: barrier 0.6 us, no tile hop.
+        // Edge: spikes 204.8 (1 - 0.9^1024 = 1), synops 204.8 x 102.4 = 20971.52.
+        // Core 1's message chain: 204.8 x 16 = 3276.8 ns + 20971.52 x 3.8 = 79691.8 ns: 82968.6 ns; with
+        // the barrier 83568.6 ns. SANA-FE: 83.7 us.
+        let e = check(
+            &feed_forward(1024, 0.2),
+            opts(1000, 1),
+            "analytic 83.57 mean 83.58 p50 83.65 p99 95.80 max 103.50 barrier 0.60 | \
+             pace chip 0 core 1 x1000 | interchip 0.0 links [] host 0.0",
+        );
+        within(e.analytic_time_per_step_us, 83.7, 0.05);
+        within(e.time_per_step_us.mean, 83.7, 0.05);
+    }
+
+    #[test]
+    fn sana_fe_64_neurons_per_core_at_1_percent() {
+        // Per edge: spikes 0.64 x 0.99882 = 0.63925, synops 0.64 x 6.4 = 4.096.
+        // A layer-1 core's neuron chain: 620.8 + 0.64 x 30 + 16 x 0.63925 x 5.1 = 692.2 ns, the largest
+        // expected load (a layer-2 message chain is 163.6 + 249.0 = 412.7 ns), but below the 1.4 us
+        // barrier: expected 692.2 + 28.7 + 1400 = 2120.9 ns.
+        // Per step, each layer-1 core costs 620.8 + f x 111.5 ns with f ~ Binomial(64, 0.01); the largest
+        // f of 16 cores averages about 2.3 (P(max >= 2) = 0.90, >= 3: 0.35, >= 4: 0.06), so a step
+        // takes about 620.8 + 2.3 x 111.5 + 28.7 + 1400 = 2306 ns. SANA-FE: 2.35 us. The barrier is
+        // always the largest single part.
+        let e = check(
+            &feed_forward(64, 0.01),
+            opts(1000, 1),
+            "analytic 2.12 mean 2.31 p50 2.27 p99 2.50 max 2.72 barrier 1.40 | \
+             pace barrier x1000 | interchip 0.0 links [] host 0.0",
+        );
+        within(e.time_per_step_us.mean, 2.35, 0.20);
+        // Here the maximum of 16 independent loads sets the time: the mean lies well above the
+        // expected-load time (Jensen's inequality).
+        assert!(e.time_per_step_us.mean > e.analytic_time_per_step_us + 0.1);
+    }
+
+    /// Nahuku32's calibration workload (see `link_message_ns`): every core holds a block of 64
+    /// compartments at `rate`, sending to the blocks on the next 8 cores of its chip and to the block on
+    /// the same core of each neighbouring chip.
+    fn board32(rate: f64) -> Case {
+        let topo = Topology::preset("nahuku32").unwrap();
+        let (mut blocks, mut slots, mut edges) = (Vec::new(), Vec::new(), Vec::new());
+        let firing = 64.0 * rate;
+        for chip in 0..32u32 {
+            let (x, y) = topo.chip_xy(ChipId(chip));
+            for k in 0..128u32 {
+                let mut b = Block::new(format!("c{chip}.{k}"), 64);
+                b.rate = rate;
+                blocks.push(b);
+                slots.push(core(chip, k));
+                let mut dsts: Vec<u32> = (1..=8).map(|j| chip * 128 + (k + j) % 128).collect();
+                for (dx, dy) in [(1i32, 0i32), (-1, 0), (0, 1), (0, -1)] {
+                    let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                    if (0..4).contains(&nx) && (0..8).contains(&ny) {
+                        dsts.push(topo.chip_at(nx as u32, ny as u32).0 * 128 + k);
+                    }
+                }
+                for d in dsts {
+                    let spikes = firing * (1.0 - 0.9f64.powi(64));
+                    let mut e = Edge::new(BlockId(chip * 128 + k), BlockId(d), spikes);
+                    e.synops = Some(firing * 6.4);
+                    edges.push(e);
+                }
+            }
+        }
+        let net = Network::new("board32", blocks, edges).unwrap();
+        (net, topo, Placement::new(slots, "t", 0))
+    }
+
+    #[test]
+    fn the_32_chip_calibration_gives_the_published_timestep() {
+        // 32 chips on a 4x8 mesh, diameter 3 + 7 = 10: barrier 1800 + 10 x 192.3 = 3723 ns.
+        // Each directed pair of neighbouring chips (3 x 8 + 4 x 7 = 52 pairs, 104 directed) carries 128
+        // blocks x 1.28 x 0.99882 = 163.65 messages per step on average, over the one link between them:
+        // 104 x 163.65 = 17019.5 inter-chip messages. With per-step draws the busiest of the 104 links
+        // carries about 190, so the link time is about 190 x 10 + 96 ns = 2.0 us, above every core's
+        // (about 1.3 us), and the step about 2.0 + 0.04 (tile route) + 3.72 = 5.8 us.
+        // Frady et al. 2020: 5.8 us per unthrottled step on 32 chips.
+        let e = check(
+            &board32(0.02),
+            opts(200, 1),
+            "analytic 5.50 mean 5.78 p50 5.77 p99 5.95 max 5.95 barrier 3.72 | pace barrier x200 | \
+             interchip 17027.5 links [0->1 166.7, 0->4 166.7] host 0.0",
+        );
+        within(e.time_per_step_us.mean, 5.8, 0.05);
+    }
+
+    /// Blocks `a0..a3` on chip 0 each send 50 spikes per step to each of `b0..b3` on chip `to_chip`.
+    fn four_to_four(preset: &str, to_chip: u32) -> Case {
+        let mut blocks = Vec::new();
+        for name in ["a", "b"] {
+            for i in 0..4 {
+                let mut b = Block::new(format!("{name}{i}"), 100);
+                b.rate = 0.5;
+                blocks.push(b);
+            }
+        }
+        let mut edges = Vec::new();
+        for s in 0..4 {
+            for d in 4..8 {
+                edges.push(Edge::new(BlockId(s), BlockId(d), 50.0));
+            }
+        }
+        let net = Network::new("4x4", blocks, edges).unwrap();
+        let slots = (0..8)
+            .map(|i| core(if i < 4 { 0 } else { to_chip }, i % 4))
+            .collect();
+        (
+            net,
+            Topology::preset(preset).unwrap(),
+            Placement::new(slots, "t", 0),
+        )
+    }
+
+    #[test]
+    fn a_chip_to_chip_link_sets_the_pace() {
+        // Link 0 -> 1 carries 16 edges x 50 = 800 messages: 800 x 10 + 96 = 8096 ns. A b core receives
+        // 4 x 50 = 200 messages and synops (one per message): 200 x (16 + 3.8) = 3960 ns; an a core's
+        // neuron chain is 100 x 9.7 + 50 x 30 + 200 x 5.1 = 3490 ns. Each chip uses one tile; the two
+        // chips are 1 hop apart: barrier max(600, 1800 + 192.3) = 1992.3 ns. Expected: 10088.3 ns.
+        // Per step the link's load is 4 x the sum of 4 draws of Binomial(100, 0.5) (sd 10 x 4 x 10 ns =
+        // 400 ns), never near the cores': the link sets the pace in every step.
+        check(
+            &four_to_four("kapoho-bay", 1),
+            opts(500, 7),
+            "analytic 10.09 mean 10.11 p50 10.09 p99 11.05 max 11.41 barrier 1.99 | \
+             pace chip 0 -> chip 1 x500 | interchip 802.0 links [0->1 802.0] host 0.0",
+        );
+        // Chip 3 of nahuku32 is 3 hops east: the three links carry the same load and tie, so the first
+        // (lowest slot) is named; the latency is 3 x 96 ns and the barrier 1800 + 3 x 192.3 = 2376.9 ns.
+        // Expected: 8000 + 288 + 2376.9 = 10664.9 ns.
+        check(
+            &four_to_four("nahuku32", 3),
+            opts(500, 7),
+            "analytic 10.66 mean 10.69 p50 10.66 p99 11.62 max 11.98 barrier 2.38 | \
+             pace chip 0 -> chip 1 x500 | interchip 802.0 links [0->1 802.0, 1->2 802.0] host 0.0",
+        );
+    }
+
+    /// `in` (host) sends 100 spikes per step to `a` (core 0), which sends its firing to `probe` (host).
+    fn host_io() -> Case {
+        let mut a = Block::new("a", 100);
+        a.rate = 0.1;
+        let blocks = vec![
+            Block::new("in", 100).on_host(),
+            a,
+            Block::new("probe", 1).on_host(),
+        ];
+        let edges = vec![
+            Edge::new(BlockId(0), BlockId(1), 100.0),
+            Edge::new(BlockId(1), BlockId(2), 10.0),
+        ];
+        let net = Network::new("io", blocks, edges).unwrap();
+        let slots = vec![Slot::Host, core(0, 0), Slot::Host];
+        (
+            net,
+            Topology::preset("loihi").unwrap(),
+            Placement::new(slots, "t", 0),
+        )
+    }
+
+    #[test]
+    fn host_traffic_with_and_without_precompute() {
+        // Core 0: neuron chain 100 x 9.7 + 10 x 30 + 10 x 5.1 = 1321 ns; message chain 100 x (16 + 3.8)
+        // = 1980 ns. Host link: 110 messages x 100 + 2000 = 13000 ns. One tile: barrier 600 ns.
+        // Expected: 13600 ns. The input is not drawn, so only the probe's 10 vary (sd 3 x 100 ns).
+        check(
+            &host_io(),
+            opts(500, 3),
+            "analytic 13.60 mean 13.61 p50 13.60 p99 14.30 max 14.50 barrier 0.60 | pace host x500 | \
+             interchip 0.0 links [] host 110.0",
+        );
+        // With precompute the input costs nothing on the host link (its messages still reach core 0):
+        // 10 x 100 + 2000 = 3000 ns, still above the core's 1980 ns. Expected: 3600 ns.
+        check(
+            &host_io(),
+            EmuOptions {
+                precompute: true,
+                ..opts(500, 3)
+            },
+            "analytic 3.60 mean 3.60 p50 3.60 p99 4.30 max 4.50 barrier 0.60 | pace host x500 | \
+             interchip 0.0 links [] host 10.1",
+        );
+    }
+
+    /// A seeded random network on `preset`: `n` blocks of 16 to 1024 compartments at rates up to 0.3,
+    /// every tenth a host input of 4 compartments, each sending its firing to 4 random on-chip blocks;
+    /// on-chip block i on chip i % chips, core i / chips.
+    fn random_case(seed: u64, n: u32, preset: &str) -> Case {
+        use rand::SeedableRng;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let topo = Topology::preset(preset).unwrap();
+        let (mut blocks, mut slots, mut edges) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            let mut b = Block::new(format!("b{i}"), rng.random_range(16..=1024));
+            b.rate = rng.random_range(0.0..0.3);
+            if i % 10 == 9 {
+                b.compartments = 4;
+                b = b.on_host();
+                slots.push(Slot::Host);
+            } else {
+                slots.push(core(i % topo.n_chips(), i / topo.n_chips()));
+            }
+            let firing = b.compartments as f64 * b.rate;
+            blocks.push(b);
+            for _ in 0..4 {
+                let dst = rng.random_range(0..n);
+                let dst = if dst % 10 == 9 { dst - 1 } else { dst };
+                let mut e = Edge::new(BlockId(i), BlockId(dst), firing);
+                e.synops = Some(firing * rng.random_range(1.0..20.0));
+                edges.push(e);
+            }
+        }
+        let net = Network::new("random", blocks, edges).unwrap();
+        (net, topo, Placement::new(slots, "t", 0))
+    }
+
+    #[test]
+    fn same_seed_same_emulation_at_1_and_2_threads() {
+        let (net, topo, p) = random_case(5, 300, "nahuku8");
+        let run = |threads, seed| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| emulate(&net, &topo, &p, &opts(3000, seed), None).unwrap())
+        };
+        let one = run(1, 11);
+        let two = run(2, 11);
+        assert_eq!(one, two);
+        let json = |e: &Emulation| serde_json::to_string(e).unwrap();
+        assert_eq!(json(&one), json(&two));
+        assert_ne!(one, run(2, 12));
+        // Links and cores both set the pace in some steps on this net.
+        assert!(one.pace.len() > 1, "{:?}", one.pace);
+        assert!(!one.busiest_links.is_empty());
+    }
+
+    #[test]
+    fn progress_counts_every_step() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let (net, topo, p) = random_case(1, 50, "kapoho-bay");
+        let done = AtomicU64::new(0);
+        let progress = |n: u64| {
+            done.fetch_add(n, Ordering::Relaxed);
+        };
+        emulate(&net, &topo, &p, &opts(1000, 1), Some(&progress)).unwrap();
+        assert_eq!(done.load(Ordering::Relaxed), 1000);
+    }
+
+    /// The standard deviation of `xs`.
+    fn sd(xs: &[f64]) -> f64 {
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
+    }
+
+    #[test]
+    fn the_mean_converges_and_stays_above_the_expected_time() {
+        for case in [feed_forward(64, 0.01), random_case(2, 200, "nahuku8")] {
+            let (net, topo, p) = &case;
+            let analytic = expected_time_us(net, topo, p, false).unwrap();
+            let means = |steps| -> Vec<f64> {
+                (0..8)
+                    .map(|seed| {
+                        let e = emulate(net, topo, p, &opts(steps, seed), None).unwrap();
+                        e.time_per_step_us.mean
+                    })
+                    .collect()
+            };
+            let (short, long) = (means(100), means(1600));
+            // 16 times the steps: a quarter of the spread, in expectation.
+            assert!(sd(&long) < sd(&short) / 2.0, "{short:?} {long:?}");
+            // The step time is convex in the draws (a maximum of linear loads plus constants), so its
+            // expectation is at least the expected-load time (Jensen); a finite run's mean can fall
+            // below it only by sampling noise, when one load dominates.
+            for m in [&short, &long] {
+                let noise = 4.0 * sd(m);
+                assert!(
+                    m.iter().all(|&m| m >= analytic - noise),
+                    "{m:?} < {analytic}"
+                );
+            }
+        }
+        // On the 1%-rate SANA-FE case the maximum of 16 independent loads sets the time: every mean lies
+        // clearly above.
+        let (net, topo, p) = feed_forward(64, 0.01);
+        let analytic = expected_time_us(&net, &topo, &p, false).unwrap();
+        for seed in 0..8 {
+            let e = emulate(&net, &topo, &p, &opts(100, seed), None).unwrap();
+            assert!(e.time_per_step_us.mean > analytic + 0.1);
+        }
+    }
+
+    /// Emulates and compares the error message with `expect`.
+    fn check_err(case: &Case, opts: EmuOptions, expect: &str) {
+        let (net, topo, p) = case;
+        let got = emulate(net, topo, p, &opts, None).map(|_| ());
+        assert_eq!(got.map_err(|e| e.to_string()), Err(expect.to_string()));
+    }
+
+    #[test]
+    fn bad_input_is_an_error_naming_the_item() {
+        let (net, topo, _) = host_io();
+        let place = |slots| (net.clone(), topo.clone(), Placement::new(slots, "t", 0));
+        check_err(
+            &place(vec![Slot::Host]),
+            opts(10, 0),
+            "the placement does not fit: the placement has 1 entries for a network of 3 blocks",
+        );
+        check_err(
+            &place(vec![Slot::Host, core(0, 128), Slot::Host]),
+            opts(10, 0),
+            "the placement does not fit: block \"a\" is placed on core 128 of chip 0, but a chip has \
+             cores 0..128",
+        );
+        check_err(
+            &place(vec![Slot::Host, core(1, 0), Slot::Host]),
+            opts(10, 0),
+            "the placement does not fit: block \"a\" is placed on chip 1, but only chips 0..1 may be used",
+        );
+        check_err(
+            &place(vec![core(0, 1), core(0, 0), Slot::Host]),
+            opts(10, 0),
+            "the placement does not fit: block \"in\" is a host block but is placed on chip 0, core 1",
+        );
+        check_err(
+            &host_io(),
+            opts(0, 0),
+            "option \"steps\" must be between 1 and 10000000, got 0",
+        );
+        check_err(
+            &host_io(),
+            opts(MAX_STEPS + 1, 0),
+            "option \"steps\" must be between 1 and 10000000, got 10000001",
+        );
+        let (net, mut topo, p) = host_io();
+        topo.cost.link_hop_ns = f64::NAN;
+        check_err(
+            &(net, topo, p),
+            opts(10, 0),
+            "the topology's cost model is invalid: field \"cost.link_hop_ns\" must be a finite \
+             number >= 0, got NaN",
+        );
+    }
+
+    proptest::proptest! {
+        /// Any network and any placement, valid or not: an error or a consistent emulation, no panic.
+        #[test]
+        fn never_panics(
+            blocks in proptest::collection::vec((1u64..1500, 0.0f64..1.5, proptest::bool::ANY), 1..10),
+            edges in proptest::collection::vec((0u32..10, 0u32..10, 0.0f64..50.0), 0..20),
+            slots in proptest::collection::vec(proptest::option::of((0u32..3, 0u32..130)), 1..11),
+            steps in 1u32..40,
+            precompute in proptest::bool::ANY,
+        ) {
+            let n = blocks.len() as u32;
+            let blocks: Vec<Block> = blocks
+                .iter()
+                .enumerate()
+                .map(|(i, &(c, rate, host))| {
+                    let mut b = Block::new(format!("b{i}"), c);
+                    b.rate = rate;
+                    if host { b.on_host() } else { b }
+                })
+                .collect();
+            let edges = edges
+                .iter()
+                .map(|&(s, d, w)| Edge::new(BlockId(s % n), BlockId(d % n), w))
+                .collect();
+            let net = Network::new("p", blocks, edges).unwrap();
+            let slots = slots
+                .iter()
+                .map(|s| s.map_or(Slot::Host, |(chip, k)| core(chip, k)))
+                .collect();
+            let topo = Topology::preset("kapoho-bay").unwrap();
+            let p = Placement::new(slots, "t", 0);
+            let o = EmuOptions { steps, seed: 1, precompute };
+            if let Ok(e) = emulate(&net, &topo, &p, &o, None) {
+                let t = e.time_per_step_us;
+                proptest::prop_assert!(t.p50 <= t.p99 && t.p99 <= t.max && t.mean <= t.max);
+                proptest::prop_assert!(e.analytic_time_per_step_us.is_finite());
+                proptest::prop_assert_eq!(e.pace.iter().map(|p| p.steps).sum::<u64>(), steps as u64);
+            }
+        }
+    }
+}
