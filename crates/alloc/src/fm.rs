@@ -171,7 +171,6 @@ pub fn refine(
                     &members[to as usize],
                     &moved,
                     pass,
-                    &mut conn,
                     v,
                     from,
                     to,
@@ -263,7 +262,6 @@ fn best_swap_partner(
     candidates: &[u32],
     moved: &[usize],
     pass: usize,
-    conn: &mut Conn,
     v: usize,
     from: u32,
     to: u32,
@@ -281,18 +279,23 @@ fn best_swap_partner(
         {
             continue;
         }
-        conn.load(g, part, u);
-        let to_from = conn.weight[from as usize];
+        // u's weights to `from`, to `to`, and to v, in one sweep of its neighbours.
+        let (mut to_from, mut to_to, mut uv) = (0i64, 0i64, 0i64);
+        for (x, w) in g.neighbors(u) {
+            if x == v {
+                uv += w;
+            }
+            if part[x] == from {
+                to_from += w;
+            } else if part[x] == to {
+                to_to += w;
+            }
+        }
         if to_from == 0 {
             continue;
         }
         // Once v sits in `to`, the edge u-v no longer pulls u towards `from` but holds it in `to`.
-        let uv: i64 = g
-            .neighbors(u)
-            .filter(|&(x, _)| x == v)
-            .map(|(_, w)| w)
-            .sum();
-        let gain = to_from - conn.weight[to as usize] - 2 * uv;
+        let gain = to_from - to_to - 2 * uv;
         if best.is_none_or(|(bg, bu)| gain > bg || (gain == bg && u < bu)) {
             best = Some((gain, u));
         }

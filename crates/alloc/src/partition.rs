@@ -21,7 +21,8 @@ pub struct BlockGraph {
     pub vwgt: Vec<u32>,
     /// Invariant: `xadj.len() == blocks.len() + 1`, non-decreasing.
     pub xadj: Vec<usize>,
-    /// Neighbours as vertex indices; each row sorted, no self-loops, no duplicates.
+    /// Neighbours as vertex indices; no self-loops, no duplicates; each row sorted in a graph built from a
+    /// network, in first-seen order in a contracted one (nothing depends on the order: ties break by id).
     pub adj: Vec<u32>,
     /// Invariant: every weight >= 1, and their total is at most [`MAX_TOTAL_WEIGHT`].
     pub weights: Vec<i64>,
@@ -143,17 +144,6 @@ impl BlockGraph {
             }
             for &cu in &adj[start..] {
                 slot[cu as usize] = usize::MAX;
-            }
-            // Rows stay sorted, as in the fine graph.
-            let mut row: Vec<(u32, i64)> = adj[start..]
-                .iter()
-                .copied()
-                .zip(weights[start..].iter().copied())
-                .collect();
-            row.sort_unstable();
-            for (i, (u, w)) in row.into_iter().enumerate() {
-                adj[start + i] = u;
-                weights[start + i] = w;
             }
             xadj.push(adj.len());
         }

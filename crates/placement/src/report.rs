@@ -9,8 +9,8 @@ use crate::{Metrics, Placement};
 /// The format tag of a report.
 pub const REPORT_FORMAT: &str = "snn-report/1";
 
-/// One run's report, in the key order of `shared/spec/report-format.md`, plus `version` and
-/// `busiest_link` (extensions the format allows).
+/// One run's report, in the key order of `shared/spec/report-format.md`, plus `version`,
+/// `busiest_link` and `emulation` (extensions the format allows).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
     pub format: &'static str,
@@ -31,7 +31,12 @@ pub struct Report {
     /// The busiest link as `[from_chip, to_chip]`, or `null` when no spike crosses a chip boundary.
     pub busiest_link: Option<[u32; 2]>,
     pub elapsed_s: f64,
+    /// The emulated mean time per timestep, when the emulator ran.
     pub time_per_step_us: Option<f64>,
+    /// The emulator's report (`snn-report/1`'s `emulation` object), when it ran. Kept as JSON so that
+    /// this crate does not depend on the emulator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emulation: Option<serde_json::Value>,
 }
 
 impl Report {
@@ -57,6 +62,7 @@ impl Report {
             busiest_link: m.busiest_link.map(|(a, b)| [a.0, b.0]),
             elapsed_s,
             time_per_step_us: None,
+            emulation: None,
         }
     }
 }
