@@ -4,7 +4,8 @@
 //! The main entry point is [`place`]: a [`Network`], a [`Topology`] and [`Options`] in, a validated
 //! [`Placement`] and its [`Report`] out. The workspace crates are re-exported: [`graph`] (networks and
 //! `snn-net/1`), [`hardware`] (topologies and presets), [`placement`] (placements, the validator and the
-//! traffic figures), [`alloc`] (the allocators) and [`frontend`] (generators).
+//! traffic figures), [`alloc`] (the allocators), [`emu`] (the emulator: time per timestep) and
+//! [`frontend`] (generators). [`emulate`] runs the emulator and fills a report's time figures.
 //!
 //! ```
 //! use snn_place::graph::{Block, BlockId, Edge, Network};
@@ -39,6 +40,7 @@
 use std::time::Instant;
 
 pub use snn_alloc as alloc;
+pub use snn_emu as emu;
 pub use snn_frontend as frontend;
 pub use snn_graph as graph;
 pub use snn_hardware as hardware;
@@ -144,4 +146,20 @@ pub fn place(net: &Network, topo: &Topology, opts: &Options) -> Result<(Placemen
         })?;
     let report = Report::new(net, topo, &placement, elapsed);
     Ok((placement, report))
+}
+
+/// Emulates `opts.steps` timesteps of `placement` (see [`emu::emulate`]) and fills `report`'s
+/// `time_per_step_us` and `emulation` object with the result, which it also returns.
+pub fn emulate(
+    net: &Network,
+    topo: &Topology,
+    placement: &Placement,
+    opts: &emu::EmuOptions,
+    report: &mut Report,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+) -> Result<emu::Emulation, emu::EmuError> {
+    let em = emu::emulate(net, topo, placement, opts, progress)?;
+    report.time_per_step_us = Some(em.time_per_step_us.mean);
+    report.emulation = Some(serde_json::to_value(&em).expect("an emulation serialises"));
+    Ok(em)
 }

@@ -1,16 +1,18 @@
 //! The `snn-place` command line: parses arguments, loads files, calls the library, prints, and picks the
 //! exit code. Nothing else in the workspace touches the terminal or the environment.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use snn_place::emu::{EmuOptions, Emulation};
 use snn_place::frontend::{generate, GenKind, GenOptions};
 use snn_place::graph::{read_net_file, write_net, write_net_gz, Network};
 use snn_place::hardware::{load_topology, topology_json, Topology, DEFAULT_PRESET, PRESETS};
-use snn_place::placement::{write_placement, Placement, Report};
+use snn_place::placement::{read_placement_file, write_placement, Placement, Report, Rules};
 use snn_place::{Options, DEFAULT_ALLOCATOR};
 
 /// Exit codes, as README.md documents them.
@@ -33,6 +35,10 @@ Examples:
       METIS then FM refinement on a custom board (snn-topology/1 file); save the placement.
   snn-place gen layered --blocks 4000 --seed 1 -o net.json
       Generate a conv-net-like network of 4,000 blocks.
+  snn-place --emulate --steps 1000 net.json
+      Place, then emulate 1,000 timesteps: time per step and what sets the pace.
+  snn-place emulate net.json --placement placement.json --topology nahuku32 --precompute
+      Emulate a saved placement, with input spikes sent ahead of the run.
 
 Exit codes: 0 ok, 1 output not written, 2 bad input or usage, 3 the network does not fit.";
 
@@ -79,6 +85,44 @@ struct PlaceArgs {
     /// Print an snn-report/1 JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Also emulate the placement and report the time per timestep, e.g. --emulate --steps 500.
+    #[arg(long)]
+    emulate: bool,
+    #[command(flatten)]
+    emu: EmuArgs,
+}
+
+/// How to emulate.
+#[derive(Args)]
+struct EmuArgs {
+    /// Timesteps to emulate (with --emulate or `emulate`), e.g. --steps 1000.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    steps: u32,
+    /// Send input spikes ahead of the run (nengo-loihi's precompute=True): inputs cost nothing per step;
+    /// probe outputs still do.
+    #[arg(long)]
+    precompute: bool,
+}
+
+#[derive(Args)]
+struct EmulateArgs {
+    /// The network: an snn-net/1 file (JSON or gzip-compressed), or - for standard input.
+    #[arg(value_name = "NET")]
+    net: PathBuf,
+    /// The placement to emulate (snn-placement/1, as --out writes it), e.g. --placement p.json.
+    #[arg(short, long, value_name = "FILE")]
+    placement: PathBuf,
+    /// A preset or an snn-topology/1 file, e.g. --topology loihi.
+    #[arg(short, long, value_name = "PRESET|FILE", default_value = DEFAULT_PRESET)]
+    topology: String,
+    /// Seeds the emulator's spike draws; the same seed gives the same report, e.g. --seed 7.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    emu: EmuArgs,
+    /// Print an snn-report/1 JSON object (with the emulation object) instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -93,6 +137,9 @@ enum Command {
     Allocators,
     /// Generate a seeded network, e.g. `snn-place gen layered --blocks 4000 --seed 1 -o net.json`.
     Gen(GenArgs),
+    /// Emulate a placed network: time per timestep, what sets the pace, traffic per link, e.g.
+    /// `snn-place emulate net.json --placement p.json --steps 1000`.
+    Emulate(EmulateArgs),
 }
 
 #[derive(Args)]
@@ -135,6 +182,7 @@ fn main() -> ExitCode {
         Some(Command::Topologies { json }) => list_topologies(json),
         Some(Command::Allocators) => list_allocators(),
         Some(Command::Gen(args)) => gen(&args),
+        Some(Command::Emulate(args)) => run_emulate(&args),
         None => run_place(&cli.place),
     };
     match result {
@@ -171,12 +219,168 @@ fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
     if let Some(out) = &args.out {
         save_placement(out, &placement, &net, &topo)?;
     }
-    let text = if args.json {
-        serde_json::to_string_pretty(&report).expect("reports serialise") + "\n"
+    let mut report = report;
+    let em = if args.emulate {
+        Some(emulate(
+            &net,
+            &topo,
+            &placement,
+            &args.emu,
+            args.seed,
+            args.json,
+            &mut report,
+        )?)
     } else {
-        table(&report, &net, &topo)
+        None
+    };
+    print_report(&report, em.as_ref(), &net, &topo, args.json)
+}
+
+fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
+    let net = load_net(&args.net)?;
+    let topo = load_topo(&args.topology)?;
+    let placement = read_placement_file(&args.placement, &net)
+        .map_err(|e| anyhow!(e).context(display(&args.placement)))
+        .map_err(fail(exit::BAD_INPUT))?;
+    // The placement must fit this topology before any figure is computed from it.
+    let rules = Rules {
+        chips: topo.n_chips(),
+        packing: true,
+    };
+    placement
+        .validate(&net, &topo, &rules)
+        .map_err(|e| anyhow!(e).context(display(&args.placement)))
+        .map_err(fail(exit::BAD_INPUT))?;
+    let mut report = Report::new(&net, &topo, &placement, 0.0);
+    let em = emulate(
+        &net,
+        &topo,
+        &placement,
+        &args.emu,
+        args.seed,
+        args.json,
+        &mut report,
+    )?;
+    print_report(&report, Some(&em), &net, &topo, args.json)
+}
+
+/// Runs the emulator with a progress bar on standard error when it is a terminal and the output is not
+/// JSON, and fills the report.
+fn emulate(
+    net: &Network,
+    topo: &Topology,
+    placement: &Placement,
+    args: &EmuArgs,
+    seed: u64,
+    json: bool,
+    report: &mut Report,
+) -> Result<Emulation, Failure> {
+    let opts = EmuOptions {
+        steps: args.steps,
+        seed,
+        precompute: args.precompute,
+    };
+    let bar = if !json && io::stderr().is_terminal() && args.steps >= 1000 {
+        let bar = ProgressBar::new(args.steps as u64);
+        bar.set_style(
+            ProgressStyle::with_template("emulating {bar:40} {pos}/{len} steps ({eta})")
+                .expect("a valid template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let tick = |n: u64| bar.inc(n);
+    let em = snn_place::emulate(net, topo, placement, &opts, report, Some(&tick)).map_err(|e| {
+        Failure {
+            code: exit::BAD_INPUT,
+            error: anyhow!(e),
+        }
+    })?;
+    bar.finish_and_clear();
+    Ok(em)
+}
+
+fn print_report(
+    report: &Report,
+    em: Option<&Emulation>,
+    net: &Network,
+    topo: &Topology,
+    json: bool,
+) -> Result<(), Failure> {
+    let text = if json {
+        serde_json::to_string_pretty(report).expect("reports serialise") + "\n"
+    } else {
+        let mut t = table(report, net, topo);
+        if let Some(em) = em {
+            t += &emulation_table(em);
+        }
+        t
     };
     print(&text)
+}
+
+fn emulation_table(em: &Emulation) -> String {
+    let t = &em.time_per_step_us;
+    let pace = em
+        .pace
+        .iter()
+        .take(3)
+        .map(|p| {
+            format!(
+                "{} ({:.0}% of steps)",
+                p.name,
+                100.0 * p.steps as f64 / em.steps as f64
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let links = em
+        .busiest_links
+        .iter()
+        .take(3)
+        .map(|l| format!("chip {} -> chip {}: {}", l.from, l.to, number(l.messages)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = [
+        (
+            "time per step",
+            format!(
+                "{} us mean, {} p50, {} p99, {} max ({} steps, seed {}{})",
+                number(t.mean),
+                number(t.p50),
+                number(t.p99),
+                number(t.max),
+                em.steps,
+                em.seed,
+                if em.precompute {
+                    ", inputs precomputed"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (
+            "expected loads",
+            format!(
+                "{} us (every block firing its mean)",
+                number(em.analytic_time_per_step_us)
+            ),
+        ),
+        ("pace set by", pace),
+        ("barrier", format!("{} us", number(em.barrier_us))),
+        ("inter-chip msgs", per_step(em.interchip_messages_per_step)),
+        (
+            "busiest links",
+            if links.is_empty() {
+                "none".into()
+            } else {
+                links
+            },
+        ),
+        ("host msgs", per_step(em.host_messages_per_step)),
+    ];
+    rows.iter().map(|(k, v)| format!("{k:<18} {v}\n")).collect()
 }
 
 fn display(path: &Path) -> String {

@@ -2,6 +2,8 @@
 
 /// Bad input of every kind: one clear line on stderr, the documented exit code, no output file.
 mod bad_input;
+/// `emulate` and `--emulate`: time per timestep, determinism, bad input.
+mod emulate;
 /// `gen`: seeded networks, same seed same bytes, and placing them.
 mod gen;
 /// `topologies`, `allocators`, `--help`, `--version`.

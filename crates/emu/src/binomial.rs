@@ -103,9 +103,15 @@ mod tests {
         let t = BinomialTable::new(n, p).unwrap();
         let pmf = t.pmf();
         let mean: f64 = pmf.iter().map(|&(k, q)| k as f64 * q).sum();
-        let var: f64 = pmf.iter().map(|&(k, q)| (k as f64 - mean).powi(2) * q).sum();
+        let var: f64 = pmf
+            .iter()
+            .map(|&(k, q)| (k as f64 - mean).powi(2) * q)
+            .sum();
         let (want_mean, want_var) = (n as f64 * p, n as f64 * p * (1.0 - p));
-        assert!((mean - want_mean).abs() < 1e-9 * want_mean.max(1.0), "{mean}");
+        assert!(
+            (mean - want_mean).abs() < 1e-9 * want_mean.max(1.0),
+            "{mean}"
+        );
         assert!((var - want_var).abs() < 1e-9 * want_var.max(1.0), "{var}");
         let mut rng = ChaCha8Rng::seed_from_u64(n ^ p.to_bits());
         let sum: u64 = (0..draws).map(|_| t.sample(&mut rng)).sum();

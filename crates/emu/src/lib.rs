@@ -4,21 +4,49 @@
 //! inter-chip, per-link ([`LinkLoad`]) and host traffic. [`expected_time_us`] gives the analytic time
 //! alone. Errors are [`EmuError`].
 //!
-//! Each step, every on-chip block fires a number of spikes drawn from Binomial(`compartments`, `rate`);
-//! every edge carries its mean `spikes` and `synops` scaled by its source's draw over its expected draw;
-//! messages are routed by the topology's dimension-order routing, on chip across tiles and between chips
-//! over links; and the step's time comes from the topology's [`CostModel`](snn_hardware::CostModel). The
-//! formulas are in the `model` module's docs. Host blocks are not drawn: their edges carry their mean
-//! spikes every step (inputs are usually given spike trains, not random ones).
+//! # The model
+//! Each step, every on-chip block `b` fires `f_b` spikes drawn from Binomial(`compartments`, `rate`)
+//! (rates of 0 or at least 1 are not drawn: `f_b = compartments x rate`). Host blocks are not drawn: their
+//! edges carry their mean `spikes` every step (inputs are given spike trains, not random ones). With
+//! `scale_b = f_b / E[f_b]` (1 when the expected firing is 0), every edge from `b` carries
+//! `spikes x scale_b` messages and `synops x scale_b` synaptic events. The constants are the topology's
+//! [`CostModel`](snn_hardware::CostModel), each with its source there.
 //!
-//! Determinism: step `i` draws from its own ChaCha8 stream (`seed`, stream `i`), blocks are drawn in block
-//! order, and per-step results are reduced in step order over chunks whose size depends only on the step
-//! count, so the same seed gives the same [`Emulation`] at any thread count.
+//! - Core time: the slower of two chains that overlap, blocks sharing a core adding up. The neuron chain is
+//!   `compartments x (compartment_access + compartment_update) + f x spike_fire + messages sent x
+//!   message_send`; the message chain is `messages received x message_receive + synops x synop`.
+//! - Link time: every message between chips is routed by [`Topology::route`](snn_hardware::Topology::route)
+//!   (dimension order); the busiest link's messages x `link_message` + the longest inter-chip route's
+//!   hops x `link_hop`.
+//! - Host time: the messages between host and on-chip blocks x `host_message` + `host_latency`. With
+//!   `precompute`, inputs (host to chip) are sent before the run and skip the host link (they still reach
+//!   their cores); probes (chip to host) still count.
+//! - On-chip network delay: the longest tile route (dimension order on the tile mesh, `tile_hop_ew` and
+//!   `tile_hop_ns` per hop) between two cores of one chip joined by an edge with traffic.
+//! - Barrier: with one chip in use, by its tiles in use (`barrier_1_tile`, `barrier_2_3_tiles`,
+//!   `barrier_4_28_tiles`, `barrier_29_tiles`); with more, `barrier_chips + barrier_chip_hop x` the mesh
+//!   diameter of the chips in use, and never less than the one-chip barrier of the chip with most tiles.
+//! - Step time = max(slowest core, link time, host time) + network delay + barrier. What set the pace is
+//!   the largest of the three terms (ties: core, then link, then host), or the barrier when it exceeds
+//!   each of them.
+//!
+//! The latencies (tile routes, chip hops, host latency) depend on which edges carry traffic at all, not
+//! on the draw, so the step time is a convex function of the draws and its expectation is never below the
+//! time with every draw at its mean, the analytic time (Jensen's inequality): the slowest of several
+//! random loads is slower on average than the slowest of their means.
+//!
+//! # Determinism
+//! Step `i` draws from its own ChaCha8 stream (`seed`, stream `i`); blocks are drawn in block order by
+//! table inversion (only `+ * /` and comparisons; BTPE for distributions wider than 4,096 counts); and
+//! per-step results are reduced in step order over chunks whose size depends only on the step count. So
+//! the same seed gives the same [`Emulation`] at any thread count.
 //!
 //! Depends on the graph, hardware and placement crates, never on the allocators.
 
 mod binomial;
 mod model;
+
+use std::collections::BTreeMap;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -28,7 +56,7 @@ use snn_graph::Network;
 use snn_hardware::{Topology, TopologyError};
 use snn_placement::{Placement, PlacementError, Rules};
 
-use model::{Model, PaceOf, StepOut};
+use model::{Model, PaceId, PaceOf, StepOut};
 
 /// The most timesteps one emulation may run.
 pub const MAX_STEPS: u32 = 10_000_000;
@@ -78,7 +106,7 @@ pub enum EmuError {
         problem: String,
     },
     /// The placement does not match the network or the topology (the validator's verdict).
-    #[error("the placement does not fit: {0}")]
+    #[error("the placement is invalid: {0}")]
     Placement(#[from] PlacementError),
     /// A cost constant is not a finite number >= 0.
     #[error("the topology's cost model is invalid: {0}")]
@@ -184,14 +212,19 @@ fn chunk_len(steps: u32) -> u32 {
     steps.div_ceil(256).max(64)
 }
 
-/// What one chunk of consecutive steps gives.
+/// What one chunk of consecutive steps gives: every step's time, and sums and counts over the chunk.
 struct Chunk {
-    steps: Vec<StepOut>,
-    link_sums: Vec<f64>,
+    times_ns: Vec<f64>,
+    /// Steps per pace id, sparse: a chunk sees few of them.
+    pace_counts: BTreeMap<PaceId, u64>,
+    interchip_msgs: f64,
+    host_msgs: f64,
+    link_msgs: Vec<f64>,
 }
 
 /// Emulates `opts.steps` timesteps in parallel (rayon). `progress`, when given, is called from worker
-/// threads with the number of steps just finished (an increment, not a total).
+/// threads with the number of steps just finished (an increment, not a total). Memory grows by 8 bytes
+/// per step (the step times, for the percentiles).
 pub fn emulate(
     net: &Network,
     topo: &Topology,
@@ -208,15 +241,21 @@ pub fn emulate(
             let (start, end) = (c * chunk, opts.steps.min((c + 1) * chunk));
             let mut scratch = model.scratch();
             let mut out = Chunk {
-                steps: Vec::with_capacity((end - start) as usize),
-                link_sums: vec![0.0; model.n_links()],
+                times_ns: Vec::with_capacity((end - start) as usize),
+                pace_counts: BTreeMap::new(),
+                interchip_msgs: 0.0,
+                host_msgs: 0.0,
+                link_msgs: vec![0.0; model.n_links()],
             };
             for step in start..end {
                 let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
                 rng.set_stream(step as u64);
-                out.steps
-                    .push(model.step(|f| f.sample(&mut rng), &mut scratch));
-                for (sum, &m) in out.link_sums.iter_mut().zip(scratch.link_msgs()) {
+                let s = model.step(|f| f.sample(&mut rng), &mut scratch);
+                out.times_ns.push(s.time_ns);
+                *out.pace_counts.entry(s.pace).or_default() += 1;
+                out.interchip_msgs += s.interchip_msgs;
+                out.host_msgs += s.host_msgs;
+                for (sum, &m) in out.link_msgs.iter_mut().zip(scratch.link_msgs()) {
                     *sum += m;
                 }
             }
@@ -227,32 +266,36 @@ pub fn emulate(
         })
         .collect();
     let analytic = model.expected_step(&mut model.scratch());
-    Ok(summarise(&model, opts, &chunks, analytic))
+    Ok(summarise(&model, opts, chunks, analytic))
 }
 
 /// Reduces the chunks, in step order, into the report.
-fn summarise(model: &Model, opts: &EmuOptions, chunks: &[Chunk], analytic: StepOut) -> Emulation {
+fn summarise(model: &Model, opts: &EmuOptions, chunks: Vec<Chunk>, analytic: StepOut) -> Emulation {
     let n = opts.steps as f64;
-    let steps = || chunks.iter().flat_map(|c| &c.steps);
     let (mut total, mut interchip, mut host) = (0.0, 0.0, 0.0);
-    let mut pace_counts = vec![0u64; model.n_pace_ids()];
-    for s in steps() {
-        total += s.time_ns;
-        interchip += s.interchip_msgs;
-        host += s.host_msgs;
-        pace_counts[s.pace as usize] += 1;
+    let mut pace_counts: BTreeMap<PaceId, u64> = BTreeMap::new();
+    let mut link_msgs = vec![0.0; model.n_links()];
+    let mut times = Vec::with_capacity(opts.steps as usize);
+    for c in chunks {
+        total += c.times_ns.iter().sum::<f64>();
+        interchip += c.interchip_msgs;
+        host += c.host_msgs;
+        for (id, count) in c.pace_counts {
+            *pace_counts.entry(id).or_default() += count;
+        }
+        for (sum, &s) in link_msgs.iter_mut().zip(&c.link_msgs) {
+            *sum += s;
+        }
+        times.extend(c.times_ns.iter().map(|t| t / 1000.0));
     }
-    let mut times: Vec<f64> = steps().map(|s| s.time_ns / 1000.0).collect();
     times.sort_unstable_by(f64::total_cmp);
     // Nearest rank: the smallest time with at least q of the steps at or below it.
     let rank = |q: f64| times[((q * n).ceil() as usize).clamp(1, times.len()) - 1];
 
     let mut pace: Vec<Pace> = pace_counts
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c > 0)
-        .map(|(id, &steps)| {
-            let (what, name) = match model.pace_of(id as u32) {
+        .into_iter()
+        .map(|(id, steps)| {
+            let (what, name) = match model.pace_of(id) {
                 PaceOf::Core(chip, core) => {
                     (PaceKind::Core, format!("chip {} core {}", chip.0, core.0))
                 }
@@ -265,16 +308,10 @@ fn summarise(model: &Model, opts: &EmuOptions, chunks: &[Chunk], analytic: StepO
         .collect();
     pace.sort_by(|a, b| b.steps.cmp(&a.steps).then_with(|| a.name.cmp(&b.name)));
 
-    let mut link_sums = vec![0.0; model.n_links()];
-    for c in chunks {
-        for (sum, &s) in link_sums.iter_mut().zip(&c.link_sums) {
-            *sum += s;
-        }
-    }
     let mut busiest: Vec<LinkLoad> = model
         .links()
         .iter()
-        .zip(&link_sums)
+        .zip(&link_msgs)
         .filter(|(_, &s)| s > 0.0)
         .map(|(&(a, b), &s)| LinkLoad {
             from: a.0,
@@ -294,7 +331,8 @@ fn summarise(model: &Model, opts: &EmuOptions, chunks: &[Chunk], analytic: StepO
         seed: opts.seed,
         precompute: opts.precompute,
         time_per_step_us: TimeStats {
-            mean: total / n / 1000.0,
+            // Rounding must not put the mean outside the times it averages.
+            mean: (total / n / 1000.0).clamp(times[0], times[times.len() - 1]),
             p50: rank(0.5),
             p99: rank(0.99),
             max: times.last().copied().unwrap_or(0.0),
@@ -430,7 +468,7 @@ mod tests {
         let e = check(
             &feed_forward(64, 0.2),
             opts(1000, 1),
-            "analytic 9.68 mean 9.68 p50 9.69 p99 10.82 max 11.22 barrier 1.40 | \
+            "analytic 9.68 mean 9.71 p50 9.73 p99 10.86 max 11.42 barrier 1.40 | \
              pace chip 0 core 16 x1000 | interchip 0.0 links [] host 0.0",
         );
         within(e.analytic_time_per_step_us, 9.86, 0.10);
@@ -451,7 +489,7 @@ mod tests {
         let e = check(
             &feed_forward(1024, 0.2),
             opts(1000, 1),
-            "analytic 83.57 mean 83.58 p50 83.65 p99 95.80 max 103.50 barrier 0.60 | \
+            "analytic 83.57 mean 83.77 p50 83.65 p99 95.40 max 98.64 barrier 0.60 | \
              pace chip 0 core 1 x1000 | interchip 0.0 links [] host 0.0",
         );
         within(e.analytic_time_per_step_us, 83.7, 0.05);
@@ -569,8 +607,8 @@ mod tests {
         check(
             &four_to_four("kapoho-bay", 1),
             opts(500, 7),
-            "analytic 10.09 mean 10.11 p50 10.09 p99 11.05 max 11.41 barrier 1.99 | \
-             pace chip 0 -> chip 1 x500 | interchip 802.0 links [0->1 802.0] host 0.0",
+            "analytic 10.09 mean 10.08 p50 10.09 p99 11.13 max 11.33 barrier 1.99 | \
+             pace chip 0 -> chip 1 x500 | interchip 799.1 links [0->1 799.1] host 0.0",
         );
         // Chip 3 of nahuku32 is 3 hops east: the three links carry the same load and tie, so the first
         // (lowest slot) is named; the latency is 3 x 96 ns and the barrier 1800 + 3 x 192.3 = 2376.9 ns.
@@ -578,8 +616,8 @@ mod tests {
         check(
             &four_to_four("nahuku32", 3),
             opts(500, 7),
-            "analytic 10.66 mean 10.69 p50 10.66 p99 11.62 max 11.98 barrier 2.38 | \
-             pace chip 0 -> chip 1 x500 | interchip 802.0 links [0->1 802.0, 1->2 802.0] host 0.0",
+            "analytic 10.66 mean 10.66 p50 10.66 p99 11.70 max 11.90 barrier 2.38 | \
+             pace chip 0 -> chip 1 x500 | interchip 799.1 links [0->1 799.1, 1->2 799.1] host 0.0",
         );
     }
 
@@ -613,7 +651,7 @@ mod tests {
         check(
             &host_io(),
             opts(500, 3),
-            "analytic 13.60 mean 13.61 p50 13.60 p99 14.30 max 14.50 barrier 0.60 | pace host x500 | \
+            "analytic 13.60 mean 13.60 p50 13.60 p99 14.30 max 14.50 barrier 0.60 | pace host x500 | \
              interchip 0.0 links [] host 110.0",
         );
         // With precompute the input costs nothing on the host link (its messages still reach core 0):
@@ -625,7 +663,7 @@ mod tests {
                 ..opts(500, 3)
             },
             "analytic 3.60 mean 3.60 p50 3.60 p99 4.30 max 4.50 barrier 0.60 | pace host x500 | \
-             interchip 0.0 links [] host 10.1",
+             interchip 0.0 links [] host 10.0",
         );
     }
 
@@ -751,23 +789,23 @@ mod tests {
         check_err(
             &place(vec![Slot::Host]),
             opts(10, 0),
-            "the placement does not fit: the placement has 1 entries for a network of 3 blocks",
+            "the placement is invalid: the placement has 1 entries for a network of 3 blocks",
         );
         check_err(
             &place(vec![Slot::Host, core(0, 128), Slot::Host]),
             opts(10, 0),
-            "the placement does not fit: block \"a\" is placed on core 128 of chip 0, but a chip has \
+            "the placement is invalid: block \"a\" is placed on core 128 of chip 0, but a chip has \
              cores 0..128",
         );
         check_err(
             &place(vec![Slot::Host, core(1, 0), Slot::Host]),
             opts(10, 0),
-            "the placement does not fit: block \"a\" is placed on chip 1, but only chips 0..1 may be used",
+            "the placement is invalid: block \"a\" is placed on chip 1, but only chips 0..1 may be used",
         );
         check_err(
             &place(vec![core(0, 1), core(0, 0), Slot::Host]),
             opts(10, 0),
-            "the placement does not fit: block \"in\" is a host block but is placed on chip 0, core 1",
+            "the placement is invalid: block \"in\" is a host block but is placed on chip 0, core 1",
         );
         check_err(
             &host_io(),
@@ -798,6 +836,7 @@ mod tests {
             slots in proptest::collection::vec(proptest::option::of((0u32..3, 0u32..130)), 1..11),
             steps in 1u32..40,
             precompute in proptest::bool::ANY,
+            corrupt in proptest::bool::weighted(0.2),
         ) {
             let n = blocks.len() as u32;
             let blocks: Vec<Block> = blocks
@@ -814,14 +853,41 @@ mod tests {
                 .map(|&(s, d, w)| Edge::new(BlockId(s % n), BlockId(d % n), w))
                 .collect();
             let net = Network::new("p", blocks, edges).unwrap();
-            let slots = slots
-                .iter()
-                .map(|s| s.map_or(Slot::Host, |(chip, k)| core(chip, k)))
-                .collect();
+            // Mostly a placement of the right kind (each block on the host or a core as it should be, on
+            // existing chips and cores); sometimes the raw slots, of any length.
+            let slots: Vec<Slot> = if corrupt {
+                slots
+                    .iter()
+                    .map(|s| s.map_or(Slot::Host, |(chip, k)| core(chip, k)))
+                    .collect()
+            } else {
+                net.blocks()
+                    .iter()
+                    .zip(slots.iter().cycle())
+                    .map(|(b, s)| match (b.host, s) {
+                        (true, _) => Slot::Host,
+                        (false, Some((chip, k))) => core(chip % 2, k % 128),
+                        (false, None) => core(0, 0),
+                    })
+                    .collect()
+            };
             let topo = Topology::preset("kapoho-bay").unwrap();
             let p = Placement::new(slots, "t", 0);
             let o = EmuOptions { steps, seed: 1, precompute };
-            if let Ok(e) = emulate(&net, &topo, &p, &o, None) {
+            let got = emulate(&net, &topo, &p, &o, None);
+            // Right-kind placements fail only on a core's capacity (compartments or blocks per core).
+            if let (false, Err(e)) = (corrupt, &got) {
+                proptest::prop_assert!(
+                    matches!(
+                        e,
+                        EmuError::Placement(
+                            PlacementError::CoreOverflow { .. } | PlacementError::BlockTooBig { .. }
+                        )
+                    ),
+                    "{e}"
+                );
+            }
+            if let Ok(e) = got {
                 let t = e.time_per_step_us;
                 proptest::prop_assert!(t.p50 <= t.p99 && t.p99 <= t.max && t.mean <= t.max);
                 proptest::prop_assert!(e.analytic_time_per_step_us.is_finite());

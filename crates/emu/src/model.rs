@@ -1,23 +1,6 @@
-//! The per-step time model of a placed network: [`Model`] turns a network, a topology and a placement into
-//! a handful of linear coefficients per source block, so one timestep costs one pass over the sources and
-//! their merged targets, whatever the draw.
-//!
-//! A step's loads are linear in the sources' firing counts `f_b`, with `scale_b = f_b / E[f_b]` (1 when the
-//! expected firing is 0): every edge carries `spikes x scale` messages and `synops x scale` synaptic
-//! events. From the loads:
-//!
-//! - core time = max(neuron chain, message chain), blocks sharing a core adding up, where the neuron chain
-//!   is `compartments x (access + update) + f x spike_fire + messages sent x message_send` and the message
-//!   chain is `messages received x message_receive + synops x synop`;
-//! - link time = the busiest chip-to-chip link's messages x `link_message_ns` + the longest inter-chip
-//!   route's hops x `link_hop_ns`;
-//! - host time = messages over the host link x `host_message_ns` + `host_latency_ns`;
-//! - step time = max(core, link, host) + the on-chip network delay (the longest tile route of any edge
-//!   with traffic, east-west and north-south hops priced apart) + the barrier.
-//!
-//! The latencies (tile routes, chip hops, host latency) are set by which edges carry traffic at all, not by
-//! the step's draw, so the step time is a convex function of the draws (a maximum of linear functions plus
-//! constants) and its mean is never below the time of the mean draws (Jensen's inequality).
+//! The per-step time model of a placed network (the formulas are in the crate docs): [`Model`] reduces a
+//! network, a topology and a placement to a few coefficients per source block, so one timestep costs one
+//! pass over the sources and their merged targets (cores' message chains, links), whatever the draw.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,7 +18,10 @@ use crate::binomial::BinomialTable;
 pub(crate) enum Fire {
     /// An on-chip block with a rate strictly between 0 and 1: Binomial(compartments, rate), by table
     /// inversion (blocks with the same compartments and rate share the table).
-    Table { table: Arc<BinomialTable>, mean: f64 },
+    Table {
+        table: Arc<BinomialTable>,
+        mean: f64,
+    },
     /// The same, by BTPE, when the table would be too wide (cores far larger than Loihi's).
     Binomial { dist: Binomial, mean: f64 },
     /// The same count every step: host blocks (whose edges carry their mean spikes every step) and
@@ -312,11 +298,6 @@ impl Model {
         self.barrier_ns
     }
 
-    /// The number of pace ids: cores, links, the host link, the barrier.
-    pub(crate) fn n_pace_ids(&self) -> usize {
-        self.cores.len() + self.links.len() + 2
-    }
-
     pub(crate) fn pace_of(&self, id: PaceId) -> PaceOf {
         let (n_cores, n_links) = (self.cores.len(), self.links.len());
         let i = id as usize;
@@ -517,11 +498,16 @@ mod tests {
         assert!(matches!(Fire::new(10, 1.0, &mut t), Fire::Fixed(f) if f == 10.0));
         assert!(matches!(Fire::new(10, 1.5, &mut t), Fire::Fixed(f) if f == 15.0));
         assert!(matches!(Fire::new(10, 0.5, &mut t), Fire::Table { mean, .. } if mean == 5.0));
-        assert!(matches!(Fire::new(1 << 40, 0.5, &mut t), Fire::Binomial { .. }));
+        assert!(matches!(
+            Fire::new(1 << 40, 0.5, &mut t),
+            Fire::Binomial { .. }
+        ));
         // Blocks with the same size and rate share a table.
         let (a, b) = (Fire::new(64, 0.2, &mut t), Fire::new(64, 0.2, &mut t));
         match (a, b) {
-            (Fire::Table { table: a, .. }, Fire::Table { table: b, .. }) => assert!(Arc::ptr_eq(&a, &b)),
+            (Fire::Table { table: a, .. }, Fire::Table { table: b, .. }) => {
+                assert!(Arc::ptr_eq(&a, &b))
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -59,9 +59,9 @@ cost_model! {
     tile_hop_ew_ns: 4.1,
     /// One north-south hop between tiles on a chip (Davies et al. 2018, Table 2).
     tile_hop_ns_ns: 6.5,
-    /// The end-of-step barrier on one chip with 1 tile in use (SANA-FE's Loihi model, which brackets
-    /// Davies et al. 2018 Table 2's 113-465 ns barrier and the management core's per-step work by tiles in
-    /// use).
+    /// The end-of-step barrier on one chip with 1 tile in use: SANA-FE's Loihi timing model, by tiles in
+    /// use, as issue 5 quotes it. Davies et al. 2018 Table 2 gives 113-465 ns (1-32 tiles) for the barrier
+    /// alone, so these figures also cover a step's other fixed overhead.
     barrier_1_tile_ns: 600.0,
     /// The one-chip barrier with 2 or 3 tiles in use (SANA-FE's Loihi model, as above).
     barrier_2_3_tiles_ns: 1000.0,
@@ -82,11 +82,13 @@ cost_model! {
     barrier_chip_hop_ns: 192.3,
     /// Serialising one spike message onto one chip-to-chip link. Assumption (no figure is published):
     /// calibrated so that a 32-chip workload reproduces Frady et al. 2020's 5.8 us unthrottled timestep on a
-    /// Nahuku32 board. The workload: every one of the 4,096 cores holds a block of 64 compartments at a 2%
-    /// rate (1.28 spikes per step), each block sending to 8 blocks on its own chip and to the block on the
-    /// same core of each neighbouring chip, so a chip-to-chip link carries about 164 messages per step.
-    /// The multi-chip barrier (diameter 10: 3.72 us), the busiest core (about 1.0 us with per-step draws)
-    /// and the link time (the busiest link's about 190 messages x 10 ns + 1 hop) give about 5.8 us.
+    /// Nahuku32 board. The workload (a test in the emulator crate): every one of the 4,096 cores holds a
+    /// block of 64 compartments at a 2% rate (1.28 spikes per step), each block sending to the blocks on
+    /// the next 8 cores of its chip and to the block on the same core of each neighbouring chip, so each
+    /// chip-to-chip link carries 164 messages per step on average and the busiest about 191 with
+    /// per-step draws. The emulated step is then the multi-chip barrier (diameter 10: 3.72 us) + the
+    /// busiest link (191 x 10 + 96 = 2.0 us, above the busiest core's 1.26 us) + 0.04 us of tile routes
+    /// = 5.78 us.
     link_message_ns: 10.0,
     /// A spike message's latency per chip-to-chip hop. Assumption (no figure is published): half the
     /// fitted barrier cost per hop of diameter (`barrier_chip_hop_ns`), since the barrier crosses each hop

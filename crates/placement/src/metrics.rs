@@ -29,7 +29,8 @@ pub struct Metrics {
 
 impl Metrics {
     /// Computes every figure in one pass over the edges (plus one over the sources, for multicast). The
-    /// placement must have one slot per block (validated or not: capacity does not matter here).
+    /// placement must have one slot per block on chips the topology has (capacity does not matter here):
+    /// validate a placement read from a file first.
     pub fn compute(net: &Network, topo: &Topology, p: &Placement) -> Metrics {
         let slots = p.slots();
         let mut chips = vec![false; topo.n_chips() as usize];
