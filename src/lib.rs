@@ -64,6 +64,10 @@ pub struct Options {
     pub chips: Option<u32>,
     /// When set, allocators that improve over time stop at this instant with their best result.
     pub deadline: Option<Instant>,
+    /// What the `ilp` allocator and refiner minimise.
+    pub objective: alloc::Objective,
+    /// Blocks per window of the `ilp` refiner (at least 1).
+    pub window: usize,
 }
 
 impl Default for Options {
@@ -74,6 +78,8 @@ impl Default for Options {
             seed: 0,
             chips: None,
             deadline: None,
+            objective: alloc::Objective::default(),
+            window: alloc::ilp::DEFAULT_WINDOW,
         }
     }
 }
@@ -130,7 +136,15 @@ pub fn rules(topo: &Topology, opts: &Options) -> Result<Rules, Error> {
 /// Places `net` on `topo` with the allocator `opts` names, checks the result with the one validator, and
 /// computes the traffic report (`time_per_step_us` is left empty: that is the emulator's figure).
 pub fn place(net: &Network, topo: &Topology, opts: &Options) -> Result<(Placement, Report), Error> {
-    let allocator = alloc::pipeline(&opts.allocator, &opts.refine)
+    if opts.window == 0 {
+        return Err(Error::Options("--window must be at least 1 block".into()));
+    }
+    let ilp = alloc::IlpConfig {
+        objective: opts.objective,
+        window: opts.window,
+        ..alloc::IlpConfig::default()
+    };
+    let allocator = alloc::pipeline_with(&opts.allocator, &opts.refine, &ilp)
         .map_err(|e| Error::Options(e.to_string()))?;
     let rules = rules(topo, opts)?;
     let mut ctx = Ctx::new(opts.seed, rules);
@@ -144,8 +158,24 @@ pub fn place(net: &Network, topo: &Topology, opts: &Options) -> Result<(Placemen
             allocator: allocator.name().to_string(),
             source,
         })?;
-    let report = Report::new(net, topo, &placement, elapsed);
+    let mut report = Report::new(net, topo, &placement, elapsed);
+    report.ilp = ctx.ilp.as_ref().map(ilp_json);
     Ok((placement, report))
+}
+
+/// The report's `ilp` object: the objective, how the run ended, the start and result values, the
+/// lower bound and gap (whole-network model only) and the windows tried and kept.
+fn ilp_json(s: &alloc::IlpStats) -> serde_json::Value {
+    serde_json::json!({
+        "objective": s.objective.name(),
+        "status": s.status.name(),
+        "start": s.start,
+        "value": s.value,
+        "bound": s.bound,
+        "gap": s.gap(),
+        "windows_tried": s.windows_tried,
+        "windows_improved": s.windows_improved,
+    })
 }
 
 /// Emulates `opts.steps` timesteps of `placement` (see [`emu::emulate`]) and fills `report`'s

@@ -8,8 +8,11 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use snn_place::alloc::ilp::{Objective, DEFAULT_TIME_LIMIT_S, DEFAULT_WINDOW};
 use snn_place::emu::{EmuOptions, Emulation};
-use snn_place::frontend::{generate, GenKind, GenOptions};
+use snn_place::frontend::{
+    build, generate, keras_to_layers, parse_layers, GenKind, GenOptions, KerasOptions, Limits,
+};
 use snn_place::graph::{read_net_file, write_net, write_net_gz, Network};
 use snn_place::hardware::{load_topology, topology_json, Topology, DEFAULT_PRESET, PRESETS};
 use snn_place::placement::{read_placement_file, write_placement, Placement, Report, Rules};
@@ -35,6 +38,10 @@ Examples:
       METIS then FM refinement on a custom board (snn-topology/1 file); save the placement.
   snn-place gen layered --blocks 4000 --seed 1 -o net.json
       Generate a conv-net-like network of 4,000 blocks.
+  snn-place import keras model.json -o net.json
+      Split a Keras 3 model (model.to_json()) into blocks that fit Nahuku32's cores, with their traffic.
+  snn-place build layers.json --topology loihi -o net.json.gz
+      The same from an snn-layers/1 layer description, written gzip-compressed.
   snn-place --emulate --steps 1000 net.json
       Place, then emulate 1,000 timesteps: time per step and what sets the pace.
   snn-place emulate net.json --placement placement.json --topology nahuku32 --precompute
@@ -79,6 +86,18 @@ struct PlaceArgs {
     /// Seeds the allocator; the same seed gives the same placement, e.g. --seed 7.
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
+    /// What --allocator ilp and --refine ilp minimise: interchip (spikes between chips), hops (spikes x
+    /// chip hops; its model grows with the chips squared: small nets and windows only) or max-link
+    /// (the busiest chip-to-chip link), e.g. --objective max-link.
+    #[arg(long, value_name = "NAME", default_value = "interchip", value_parser = parse_objective)]
+    objective: Objective,
+    /// Stop after S seconds with the best placement found (the ILP then prints its lower bound); 10 s by
+    /// default for the ILP, none for the other allocators, e.g. --time-limit 30.
+    #[arg(long, value_name = "S", value_parser = parse_time_limit, allow_negative_numbers = true)]
+    time_limit: Option<f64>,
+    /// Blocks per --refine ilp window (at least 1), e.g. --window 40.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_WINDOW, value_parser = parse_window)]
+    window: usize,
     /// Also write the placement (snn-placement/1) to FILE, e.g. --out placement.json.
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -140,6 +159,49 @@ enum Command {
     /// Emulate a placed network: time per timestep, what sets the pace, traffic per link, e.g.
     /// `snn-place emulate net.json --placement p.json --steps 1000`.
     Emulate(EmulateArgs),
+    /// Build a network from an snn-layers/1 layer description, e.g.
+    /// `snn-place build layers.json -o net.json`.
+    Build(BuildArgs),
+    /// Import a model from another framework, e.g. `snn-place import keras model.json -o net.json`.
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+struct BuildArgs {
+    /// The layer description (snn-layers/1 JSON), or - for standard input.
+    #[arg(value_name = "LAYERS")]
+    layers: PathBuf,
+    #[command(flatten)]
+    out: FrontendOut,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The source format; `keras` reads a Keras 3 `model.to_json()` architecture file.
+    #[arg(value_name = "FORMAT", value_parser = ["keras"])]
+    format: String,
+    /// The model file, or - for standard input.
+    #[arg(value_name = "MODEL")]
+    model: PathBuf,
+    /// Mean spikes per neuron per timestep of every neuron layer, e.g. --rate 0.05.
+    #[arg(long, value_name = "R", default_value_t = snn_place::frontend::DEFAULT_RATE)]
+    rate: f64,
+    /// Mean spikes per input value per timestep, e.g. --input-rate 0.2.
+    #[arg(long, value_name = "R", default_value_t = snn_place::frontend::DEFAULT_RATE)]
+    input_rate: f64,
+    #[command(flatten)]
+    out: FrontendOut,
+}
+
+/// Where `build` and `import` write, and whose core limits the blocks must fit.
+#[derive(Args)]
+struct FrontendOut {
+    /// Where to write the network (.json, or .json.gz to compress; - or omitted: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Take the per-core limits from this preset or snn-topology/1 file, e.g. --topology loihi.
+    #[arg(short, long, value_name = "PRESET|FILE", default_value = DEFAULT_PRESET)]
+    topology: String,
 }
 
 #[derive(Args)]
@@ -183,6 +245,8 @@ fn main() -> ExitCode {
         Some(Command::Allocators) => list_allocators(),
         Some(Command::Gen(args)) => gen(&args),
         Some(Command::Emulate(args)) => run_emulate(&args),
+        Some(Command::Build(args)) => run_build(&args),
+        Some(Command::Import(args)) => run_import(&args),
         None => run_place(&cli.place),
     };
     match result {
@@ -198,12 +262,17 @@ fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
     let net_path = args.net.as_deref().expect("clap requires NET");
     let net = load_net(net_path)?;
     let topo = load_topo(&args.topology)?;
+    // The ILP always runs against a clock; other allocators only when --time-limit is given.
+    let uses_ilp = args.allocator == "ilp" || args.refine.iter().any(|r| r == "ilp");
+    let limit = args.time_limit.or(uses_ilp.then_some(DEFAULT_TIME_LIMIT_S));
     let opts = Options {
         allocator: args.allocator.clone(),
         refine: args.refine.clone(),
         seed: args.seed,
         chips: args.chips,
-        deadline: None,
+        deadline: limit.map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s)),
+        objective: args.objective,
+        window: args.window,
     };
     let (placement, report) = snn_place::place(&net, &topo, &opts).map_err(|e| {
         let code = match e {
@@ -512,7 +581,59 @@ fn table(r: &Report, net: &Network, topo: &Topology) -> String {
     for (k, v) in rows {
         s += &format!("{k:<18} {v}\n");
     }
+    if let Some(ilp) = &r.ilp {
+        s += &format!("{:<18} {}\n", "ilp", ilp_row(ilp));
+    }
     s
+}
+
+/// The ILP's line of the table: the objective, how the run ended, start -> result, and the lower bound
+/// and gap or the windows tried.
+fn ilp_row(ilp: &serde_json::Value) -> String {
+    let f = |k: &str| ilp[k].as_f64().map(number).unwrap_or_else(|| "-".into());
+    let mut s = format!(
+        "{} {}: {} -> {}",
+        ilp["objective"].as_str().unwrap_or("?"),
+        ilp["status"].as_str().unwrap_or("?"),
+        f("start"),
+        f("value")
+    );
+    if let Some(gap) = ilp["gap"].as_f64() {
+        s += &format!(", lower bound {} (gap {:.1}%)", f("bound"), 100.0 * gap);
+    }
+    s += &format!(
+        ", {} of {} windows improved",
+        ilp["windows_improved"], ilp["windows_tried"]
+    );
+    s
+}
+
+/// `--objective`: a name from the ILP's list.
+fn parse_objective(s: &str) -> Result<Objective, String> {
+    Objective::from_name(s)
+}
+
+/// `--time-limit`: seconds, more than 0 and at most a day.
+fn parse_time_limit(s: &str) -> Result<f64, String> {
+    let x: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if x.is_finite() && x > 0.0 && x <= 86_400.0 {
+        Ok(x)
+    } else {
+        Err(format!(
+            "must be more than 0 and at most 86400 seconds (a day), got {s}"
+        ))
+    }
+}
+
+/// `--window`: at least one block.
+fn parse_window(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 block, got 0".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number of blocks")),
+    }
 }
 
 fn per_step(x: f64) -> String {
@@ -611,4 +732,68 @@ fn gen(args: &GenArgs) -> Result<(), Failure> {
             write_net(&net, w)
         }
     })
+}
+
+/// Reads a text file, or standard input for `-`.
+fn read_text(path: &Path) -> Result<String, Failure> {
+    let text = if path.as_os_str() == "-" {
+        let mut s = String::new();
+        io::Read::read_to_string(&mut io::stdin(), &mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(path)
+    };
+    text.map_err(|e| anyhow!(e).context(display(path)))
+        .map_err(fail(exit::BAD_INPUT))
+}
+
+/// The per-core limits of `--topology`, as the frontend takes them.
+fn frontend_limits(spec: &str) -> Result<Limits, Failure> {
+    let topo = load_topo(spec)?;
+    let c = topo.core_limits();
+    Ok(Limits {
+        compartments: c.compartments,
+        in_axons: c.in_axons,
+        out_axons: c.out_axons,
+        synapse_bits: c.synapse_bits,
+    })
+}
+
+fn write_network(net: &Network, out: &Option<PathBuf>) -> Result<(), Failure> {
+    let out = out.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let gz = out.extension().is_some_and(|e| e == "gz");
+    write_atomic(&out, |w| {
+        if gz {
+            write_net_gz(net, w)
+        } else {
+            write_net(net, w)
+        }
+    })
+}
+
+fn run_build(args: &BuildArgs) -> Result<(), Failure> {
+    let limits = frontend_limits(&args.out.topology)?;
+    let text = read_text(&args.layers)?;
+    let net = parse_layers(&text)
+        .and_then(|spec| build(&spec, &limits))
+        .map_err(|e| anyhow!(e).context(display(&args.layers)))
+        .map_err(fail(exit::BAD_INPUT))?;
+    write_network(&net, &args.out.out)
+}
+
+fn run_import(args: &ImportArgs) -> Result<(), Failure> {
+    let limits = frontend_limits(&args.out.topology)?;
+    let text = read_text(&args.model)?;
+    let opts = KerasOptions {
+        rate: args.rate,
+        input_rate: args.input_rate,
+    };
+    let (net, notes) = keras_to_layers(&text, &opts)
+        .and_then(|import| Ok((build(&import.spec, &limits)?, import.notes)))
+        .map_err(|e| anyhow!(e).context(display(&args.model)))
+        .map_err(fail(exit::BAD_INPUT))?;
+    // Approximations are worth a line only once they are in a network.
+    for note in &notes {
+        eprintln!("snn-place: note: {}: {note}", display(&args.model));
+    }
+    write_network(&net, &args.out.out)
 }

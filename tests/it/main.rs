@@ -4,8 +4,12 @@
 mod bad_input;
 /// `emulate` and `--emulate`: time per timestep, determinism, bad input.
 mod emulate;
+/// `build` and `import keras`: Keras fixtures' shapes and fit, bundled nets, bad input.
+mod frontend;
 /// `gen`: seeded networks, same seed same bytes, and placing them.
 mod gen;
+/// `--allocator ilp`, `--refine ilp`: optima on the fixtures, never worse, time limits, bad flags.
+mod ilp;
 /// `topologies`, `allocators`, `--help`, `--version`.
 mod listings;
 /// Placing the hand-made fixtures: figures worked out by hand for each allocator.

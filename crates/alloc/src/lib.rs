@@ -5,6 +5,8 @@
 //!
 //! - [`Greedy`]: nengo-loihi's `Greedy`: blocks in file order fill chip 0's cores, then chip 1's, ...
 //! - [`RoundRobin`]: nengo-loihi's `RoundRobin`: consecutive blocks go to consecutive chips.
+//! - [`Ilp`], [`IlpRefine`]: an integer linear program of the chip assignment (`good_lp`, `microlp`):
+//!   proven optima on small nets, window-by-window improvement on large ones (see [`ilp`]).
 //!
 //! Invariant: an allocator only decides placement. It does not check capacity itself beyond what it needs
 //! to decide (the placement crate's validator is the judge), print, or read the clock or a global RNG
@@ -13,13 +15,14 @@
 mod baseline;
 pub mod fm;
 mod greedy_interchip;
+pub mod ilp;
 pub mod mapping;
 mod metis;
 pub mod multilevel;
 pub mod partition;
 mod refine;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -29,6 +32,7 @@ use snn_placement::{check_blocks_fit, Placement, PlacementError, Rules};
 
 pub use baseline::{Greedy, RoundRobin};
 pub use greedy_interchip::GreedyInterchip;
+pub use ilp::{Ilp, IlpConfig, IlpRefine, IlpStats, IlpStatus, Objective};
 pub use metis::Metis;
 pub use refine::{Fm, Pipeline, RefineStats, Refiner};
 
@@ -42,6 +46,8 @@ pub struct Ctx {
     pub rules: Rules,
     /// When set, a long-running allocator stops improving at this instant and returns its best result.
     pub deadline: Option<Instant>,
+    /// Filled by the ILP allocator and refiner: what the solver found and proved, for the report.
+    pub ilp: Option<IlpStats>,
 }
 
 impl Ctx {
@@ -51,7 +57,14 @@ impl Ctx {
             seed,
             rules,
             deadline: None,
+            ilp: None,
         }
+    }
+
+    /// The time left before the deadline (zero once it has passed), or `None` without a deadline.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
     }
 
     /// Whether the deadline, if any, has passed.
@@ -120,13 +133,25 @@ pub const ALLOCATORS: &[(&str, &str)] = &[
         "METIS k-way over the fewest chips, capacity repaired, best of 4 seeds, mapped onto the mesh; \
          add --refine fm for less traffic",
     ),
+    (
+        "ilp",
+        "exact ILP (good_lp + microlp) of the whole net when small: the optimum, or at --time-limit the \
+         best found and a lower bound; larger nets: METIS then ILP windows",
+    ),
 ];
 
 /// The refiners `--refine` takes, with their trade-offs.
-pub const REFINERS: &[(&str, &str)] = &[(
-    "fm",
-    "k-way Fiduccia-Mattheyses moves and swaps under hard capacities; never raises the traffic",
-)];
+pub const REFINERS: &[(&str, &str)] = &[
+    (
+        "fm",
+        "k-way Fiduccia-Mattheyses moves and swaps under hard capacities; never raises the traffic",
+    ),
+    (
+        "ilp",
+        "ILP windows (--window blocks on two chips that talk) solved exactly until --time-limit or \
+         no window improves; never raises the --objective",
+    ),
+];
 
 fn names(list: &[(&str, &str)]) -> String {
     list.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
@@ -134,7 +159,15 @@ fn names(list: &[(&str, &str)]) -> String {
 
 /// The allocator named `name`, with its default configuration.
 pub fn by_name(name: &str) -> Result<Box<dyn Allocator>, AllocError> {
+    by_name_with(name, &IlpConfig::default())
+}
+
+/// The allocator named `name`; the ILP takes `ilp` as its configuration.
+pub fn by_name_with(name: &str, ilp: &IlpConfig) -> Result<Box<dyn Allocator>, AllocError> {
     match name {
+        "ilp" => Ok(Box::new(Ilp {
+            config: ilp.clone(),
+        })),
         "greedy" => Ok(Box::new(Greedy)),
         "round-robin" => Ok(Box::new(RoundRobin)),
         "greedy-interchip" => Ok(Box::new(GreedyInterchip)),
@@ -148,7 +181,15 @@ pub fn by_name(name: &str) -> Result<Box<dyn Allocator>, AllocError> {
 
 /// The refiner named `name`, with its default configuration.
 pub fn refiner_by_name(name: &str) -> Result<Box<dyn Refiner>, AllocError> {
+    refiner_by_name_with(name, &IlpConfig::default())
+}
+
+/// The refiner named `name`; the ILP refiner takes `ilp` as its configuration.
+pub fn refiner_by_name_with(name: &str, ilp: &IlpConfig) -> Result<Box<dyn Refiner>, AllocError> {
     match name {
+        "ilp" => Ok(Box::new(IlpRefine {
+            config: ilp.clone(),
+        })),
         "fm" => Ok(Box::new(Fm::default())),
         _ => Err(AllocError::UnknownRefiner {
             name: name.to_string(),
@@ -160,10 +201,19 @@ pub fn refiner_by_name(name: &str) -> Result<Box<dyn Refiner>, AllocError> {
 /// The allocator `name` followed by the refiners `refine`, as one allocator. METIS refines each of its
 /// tries with FM before it picks the best, which finds lower cuts than refining only the winner.
 pub fn pipeline(name: &str, refine: &[String]) -> Result<Box<dyn Allocator>, AllocError> {
-    let start = by_name(name)?;
+    pipeline_with(name, refine, &IlpConfig::default())
+}
+
+/// [`pipeline`] with the ILP allocator and refiner configured by `ilp`.
+pub fn pipeline_with(
+    name: &str,
+    refine: &[String],
+    ilp: &IlpConfig,
+) -> Result<Box<dyn Allocator>, AllocError> {
+    let start = by_name_with(name, ilp)?;
     let mut refiners = refine
         .iter()
-        .map(|r| refiner_by_name(r))
+        .map(|r| refiner_by_name_with(r, ilp))
         .collect::<Result<Vec<_>, _>>()?;
     if refiners.is_empty() {
         return Ok(start);
@@ -225,7 +275,7 @@ mod tests {
         }
         assert_eq!(
             by_name("metis-ish").err().unwrap().to_string(),
-            "unknown allocator \"metis-ish\"; known: greedy, round-robin, greedy-interchip, metis"
+            "unknown allocator \"metis-ish\"; known: greedy, round-robin, greedy-interchip, metis, ilp"
         );
     }
 }

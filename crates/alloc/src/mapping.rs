@@ -93,7 +93,46 @@ pub fn place_parts(
     let quotient = Quotient::new(g, part, &members);
     let board = Board::new(topo, n_usable);
     let chip_of = map_parts(&board, &quotient);
+    place_cores(net, topo, g, part, &members, &chip_of, allocator, seed)
+}
 
+/// Like [`place_parts`] without stage 1: part `p` goes to chip `p` (for an allocator that chose the
+/// chips itself, e.g. for their positions), and only the cores are assigned. Same contract and panics.
+pub fn place_parts_on_chips(
+    net: &Network,
+    topo: &Topology,
+    g: &BlockGraph,
+    part: &[u32],
+    k: u32,
+    allocator: &str,
+    seed: u64,
+) -> Placement {
+    assert_eq!(part.len(), g.n(), "place_parts: one part per vertex");
+    let members = Members::new(part, k);
+    let per_chip = topo.cores_per_chip() as usize;
+    for p in 0..k as usize {
+        let n = members.of(p).len();
+        assert!(
+            n <= per_chip,
+            "place_parts: part {p} has {n} blocks, a chip has {per_chip} cores"
+        );
+    }
+    let chip_of: Vec<u32> = (0..k).collect();
+    place_cores(net, topo, g, part, &members, &chip_of, allocator, seed)
+}
+
+/// Stage 2: each part's blocks onto the cores of its chip `chip_of[p]`, host blocks on the host.
+#[allow(clippy::too_many_arguments)]
+fn place_cores(
+    net: &Network,
+    topo: &Topology,
+    g: &BlockGraph,
+    part: &[u32],
+    members: &Members,
+    chip_of: &[u32],
+    allocator: &str,
+    seed: u64,
+) -> Placement {
     let cores = snake_cores(topo);
     let mut slots = vec![Slot::Host; net.n_blocks()];
     let mut order = BlockOrder::new(g.n());

@@ -126,6 +126,13 @@ fn brute_force(net: &Network, topo: &Topology, p: &Placement) -> Metrics {
     }
 }
 
+/// Every registered allocator but `ilp`: its exact model on these nets of up to ~40 blocks and 9 chips
+/// takes seconds each, and with a time limit its result depends on the machine's speed. `ilp.rs` checks
+/// it against a brute-force enumeration instead, and `tests/it/ilp.rs` on the fixtures.
+fn fast_allocators() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    ALLOCATORS.iter().filter(|a| a.0 != "ilp")
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
 }
@@ -136,7 +143,7 @@ proptest! {
     #[test]
     fn every_allocator_gives_valid_placements_with_exact_figures((net, topo, chips) in arb_case(), seed in 0u64..4) {
         let rules = Rules { chips, packing: false };
-        for (name, _) in ALLOCATORS {
+        for (name, _) in fast_allocators() {
             let alloc = by_name(name).unwrap();
             let result = alloc.allocate(&net, &topo, &mut Ctx::new(seed, rules));
             let big = net.blocks().iter().any(|b| !b.host && b.compartments > 1024);
@@ -172,7 +179,7 @@ proptest! {
         seed in 0u64..4,
     ) {
         let rules = Rules { chips, packing: false };
-        for (name, _) in ALLOCATORS {
+        for (name, _) in fast_allocators() {
             let plain = match by_name(name).unwrap().allocate(&net, &topo, &mut Ctx::new(seed, rules)) {
                 Ok(p) => p,
                 Err(AllocError::Infeasible { .. }) => continue,

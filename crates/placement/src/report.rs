@@ -37,6 +37,10 @@ pub struct Report {
     /// this crate does not depend on the emulator.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emulation: Option<serde_json::Value>,
+    /// What the ILP allocator or refiner found (objective, status, start and result values, lower bound,
+    /// gap, windows), when one ran. Kept as JSON, like `emulation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ilp: Option<serde_json::Value>,
 }
 
 impl Report {
@@ -63,6 +67,7 @@ impl Report {
             elapsed_s,
             time_per_step_us: None,
             emulation: None,
+            ilp: None,
         }
     }
 }
