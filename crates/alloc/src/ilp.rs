@@ -995,6 +995,29 @@ mod tests {
     }
 
     #[test]
+    fn too_large_for_the_exact_model_falls_back_to_windows() {
+        let edges: Vec<(usize, usize, u8)> = (0..60)
+            .map(|i| (i * 7 % 23, i * 11 % 23, (i % 9) as u8))
+            .collect();
+        let net = random_net(23, &edges);
+        let topo = board(2, 2, 7);
+        let rules = Rules::for_topology(&topo);
+        let ilp = Ilp {
+            config: IlpConfig {
+                max_exact_vars: 0,
+                ..IlpConfig::default()
+            },
+        };
+        let mut ctx = Ctx::new(1, rules);
+        let p = ilp.allocate(&net, &topo, &mut ctx).unwrap();
+        p.validate(&net, &topo, &rules).unwrap();
+        assert_eq!(p.allocator, "ilp");
+        let stats = ctx.ilp.unwrap();
+        assert_eq!((stats.status, stats.bound), (IlpStatus::Windows, None));
+        assert!(stats.value <= stats.start);
+    }
+
+    #[test]
     fn objective_names_round_trip() {
         for name in OBJECTIVES {
             assert_eq!(Objective::from_name(name).unwrap().name(), *name);
