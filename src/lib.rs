@@ -5,7 +5,7 @@
 //! [`Placement`] and its [`Report`] out. The workspace crates are re-exported: [`graph`] (networks and
 //! `snn-net/1`), [`hardware`] (topologies and presets), [`placement`] (placements, the validator and the
 //! traffic figures), [`alloc`] (the allocators), [`emu`] (the emulator: time per timestep) and
-//! [`frontend`] (generators). [`emulate`] runs the emulator and fills a report's time figures.
+//! [`frontend`] (layer specs, Keras import, generators). [`emulate`] runs the emulator and fills a report's time figures.
 //!
 //! ```
 //! use snn_place::graph::{Block, BlockId, Edge, Network};
