@@ -18,7 +18,7 @@ use snn_hardware::Topology;
 use snn_placement::Placement;
 
 use crate::mapping::place_parts;
-use crate::partition::BlockGraph;
+use crate::partition::{on_chip_edges, BlockGraph};
 use crate::{check_fits, AllocError, Allocator, Ctx};
 
 /// See the module docs.
@@ -35,22 +35,10 @@ fn key(spikes: f64) -> u64 {
 impl GreedyInterchip {
     /// The chip (0, 1, ...) of each on-chip block, in `BlockGraph` vertex order.
     pub fn assign(net: &Network, cores_per_chip: u32) -> Vec<u32> {
-        let on_chip: Vec<_> = net.on_chip_blocks().collect();
-        let n = on_chip.len();
-        let mut local = vec![u32::MAX; net.n_blocks()];
-        for (v, b) in on_chip.iter().enumerate() {
-            local[b.idx()] = v as u32;
-        }
         // Directed pair totals between distinct on-chip blocks, then per undirected pair the larger
         // direction: a placed block i ranks j by max(out[i][j], in[i][j]).
-        let mut pairs: Vec<(u32, u32, f64)> = net
-            .edges()
-            .iter()
-            .filter_map(|e| {
-                let (s, d) = (local[e.src.idx()], local[e.dst.idx()]);
-                (s != u32::MAX && d != u32::MAX && s != d).then_some((s, d, e.spikes))
-            })
-            .collect();
+        let (on_chip, mut pairs) = on_chip_edges(net);
+        let n = on_chip.len();
         pairs.sort_by_key(|&(s, d, _)| (s, d));
         let mut directed: Vec<(u32, u32, f64)> = Vec::with_capacity(pairs.len());
         for &(s, d, w) in &pairs {

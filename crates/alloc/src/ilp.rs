@@ -43,7 +43,7 @@ use snn_placement::{Placement, Slot};
 
 use crate::fm::FmConfig;
 use crate::mapping::{place_parts, place_parts_on_chips};
-use crate::partition::BlockGraph;
+use crate::partition::{on_chip_edges, BlockGraph};
 use crate::{check_fits, AllocError, Allocator, Ctx, Metis, RefineStats, Refiner};
 
 /// What the ILP minimises.
@@ -181,19 +181,7 @@ struct Traffic {
 
 impl Traffic {
     fn new(net: &Network) -> Traffic {
-        let blocks: Vec<BlockId> = net.on_chip_blocks().collect();
-        let mut local = vec![u32::MAX; net.n_blocks()];
-        for (v, b) in blocks.iter().enumerate() {
-            local[b.idx()] = v as u32;
-        }
-        let mut directed: Vec<(u32, u32, f64)> = net
-            .edges()
-            .iter()
-            .filter_map(|e| {
-                let (s, d) = (local[e.src.idx()], local[e.dst.idx()]);
-                (s != u32::MAX && d != u32::MAX && s != d).then_some((s, d, e.spikes))
-            })
-            .collect();
+        let (blocks, mut directed) = on_chip_edges(net);
         // A stable sort keeps edge order within a pair, so the sums are the same on every run.
         directed.sort_by_key(|t| (t.0.min(t.1), t.0.max(t.1)));
         let mut pairs: Vec<(u32, u32, f64, f64)> = Vec::new();

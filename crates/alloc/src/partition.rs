@@ -30,6 +30,26 @@ pub struct BlockGraph {
     pub scale: f64,
 }
 
+/// The on-chip blocks in file order, and the edges between two distinct ones as (local source, local
+/// destination, spikes), local ids indexing that list, in edge order. Host blocks and self-loops are
+/// left out: their traffic never crosses a chip boundary.
+pub fn on_chip_edges(net: &Network) -> (Vec<BlockId>, Vec<(u32, u32, f64)>) {
+    let blocks: Vec<BlockId> = net.on_chip_blocks().collect();
+    let mut local = vec![u32::MAX; net.n_blocks()];
+    for (v, b) in blocks.iter().enumerate() {
+        local[b.idx()] = v as u32;
+    }
+    let edges = net
+        .edges()
+        .iter()
+        .filter_map(|e| {
+            let (s, d) = (local[e.src.idx()], local[e.dst.idx()]);
+            (s != u32::MAX && d != u32::MAX && s != d).then_some((s, d, e.spikes))
+        })
+        .collect();
+    (blocks, edges)
+}
+
 /// The largest total of all edge weights (each edge counted from both ends): `2^40`, so every sum and
 /// gain fits `i64` with room to spare, and a METIS-scaled copy still fits `i32` after dividing down.
 pub const MAX_TOTAL_WEIGHT: i64 = 1 << 40;
