@@ -68,6 +68,8 @@ pub struct Options {
     pub objective: alloc::Objective,
     /// Blocks per window of the `ilp` refiner (at least 1).
     pub window: usize,
+    /// The solver behind the `ilp` allocator and refiner.
+    pub solver: alloc::ilp::Backend,
 }
 
 impl Default for Options {
@@ -80,6 +82,7 @@ impl Default for Options {
             deadline: None,
             objective: alloc::Objective::default(),
             window: alloc::ilp::DEFAULT_WINDOW,
+            solver: alloc::ilp::Backend::Microlp,
         }
     }
 }
@@ -142,6 +145,7 @@ pub fn place(net: &Network, topo: &Topology, opts: &Options) -> Result<(Placemen
     let ilp = alloc::IlpConfig {
         objective: opts.objective,
         window: opts.window,
+        backend: opts.solver,
         ..alloc::IlpConfig::default()
     };
     let allocator = alloc::pipeline_with(&opts.allocator, &opts.refine, &ilp)

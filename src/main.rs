@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use snn_place::alloc::ilp::{Objective, DEFAULT_TIME_LIMIT_S, DEFAULT_WINDOW};
+use snn_place::alloc::ilp::{Backend, Objective, DEFAULT_TIME_LIMIT_S, DEFAULT_WINDOW};
 use snn_place::emu::{EmuOptions, Emulation};
 use snn_place::frontend::{
     build, generate, keras_to_layers, parse_layers, GenKind, GenOptions, KerasOptions, Limits,
@@ -98,6 +98,10 @@ struct PlaceArgs {
     /// Blocks per --refine ilp window (at least 1), e.g. --window 40.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_WINDOW, value_parser = parse_window)]
     window: usize,
+    /// The ILP solver: microlp (built in) or highs (only in a build with `--features highs`), e.g.
+    /// --solver highs.
+    #[arg(long, value_name = "NAME", default_value = "microlp", value_parser = parse_solver)]
+    solver: Backend,
     /// Also write the placement (snn-placement/1) to FILE, e.g. --out placement.json.
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -273,6 +277,7 @@ fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
         deadline: limit.map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s)),
         objective: args.objective,
         window: args.window,
+        solver: args.solver,
     };
     let (placement, report) = snn_place::place(&net, &topo, &opts).map_err(|e| {
         let code = match e {
@@ -606,6 +611,11 @@ fn ilp_row(ilp: &serde_json::Value) -> String {
         ilp["windows_improved"], ilp["windows_tried"]
     );
     s
+}
+
+/// `--solver`: a backend this build has.
+fn parse_solver(s: &str) -> Result<Backend, String> {
+    Backend::from_name(s)
 }
 
 /// `--objective`: a name from the ILP's list.

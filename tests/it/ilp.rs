@@ -215,3 +215,22 @@ fn bad_flags_exit_2_with_a_clear_message() {
         "unknown refiner \"lns\"; known: fm, ilp",
     );
 }
+
+#[test]
+fn a_solver_this_build_lacks_names_the_feature() {
+    let out = snn_place()
+        .args(["fixtures/ff3.json", "-a", "ilp", "--solver", "highs"])
+        .output()
+        .unwrap();
+    if cfg!(feature = "highs") {
+        assert!(out.status.success());
+    } else {
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--features highs"), "{err}");
+    }
+    snn_place()
+        .args(["fixtures/ff3.json", "-a", "ilp", "--solver", "cbc"])
+        .assert()
+        .code(2);
+}

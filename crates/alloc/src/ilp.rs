@@ -84,10 +84,51 @@ impl Objective {
     }
 }
 
+/// The solver behind the model. One model, several backends, as `good_lp` intends.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `microlp`: pure Rust, always built.
+    Microlp,
+    /// HiGHS: faster on large windows; needs the cargo feature `highs` (it builds HiGHS from source,
+    /// which needs cmake and libclang-dev).
+    Highs,
+}
+
+/// The backend names `--solver` takes.
+pub const BACKENDS: &[&str] = &["microlp", "highs"];
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Microlp => "microlp",
+            Backend::Highs => "highs",
+        }
+    }
+
+    /// The backend called `name`, or an error listing the known ones; asking for one this build lacks
+    /// names the cargo feature that brings it.
+    pub fn from_name(name: &str) -> Result<Backend, String> {
+        match name {
+            "microlp" => Ok(Backend::Microlp),
+            "highs" if cfg!(feature = "highs") => Ok(Backend::Highs),
+            "highs" => Err(
+                "the highs solver is not in this build: rebuild with `cargo build --release --features highs` \
+                 (needs cmake and libclang-dev)"
+                    .into(),
+            ),
+            _ => Err(format!(
+                "unknown solver {name:?}; known: {}",
+                BACKENDS.join(", ")
+            )),
+        }
+    }
+}
+
 /// How the ILP allocator and refiner work.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IlpConfig {
     pub objective: Objective,
+    pub backend: Backend,
     /// Blocks per large-neighbourhood window (at least 1).
     pub window: usize,
     /// The most time one window's solve may take, in seconds (the deadline may cut it shorter).
@@ -111,6 +152,7 @@ impl Default for IlpConfig {
     fn default() -> IlpConfig {
         IlpConfig {
             objective: Objective::Interchip,
+            backend: Backend::Microlp,
             window: DEFAULT_WINDOW,
             window_time_s: 2.0,
             max_exact_vars: 20_000,
@@ -292,6 +334,7 @@ fn solve(
     t: &Traffic,
     topo: &Topology,
     objective: Objective,
+    backend: Backend,
     chip: &[u32],
     w: &Window,
     limit: Option<Duration>,
@@ -485,44 +528,44 @@ fn solve(
         obj.add_mul(1.0, top);
     }
 
-    let mut model = vars
-        .minimise(obj)
-        .using(microlp)
-        .with_all(cons)
-        .with_initial_solution(hint);
-    if let Some(limit) = limit {
-        model = model.with_time_limit(limit.as_secs_f64());
-    }
-    // `microlp` asserts that integer variables come back integral; a failed assertion there is a solver
-    // bug, which must not take the caller down with it: the start is kept instead.
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let sol = match model.solve() {
-            Ok(sol) => sol,
-            Err(good_lp::ResolutionError::Infeasible) => {
-                return Err(AllocError::Backend {
-                    name: "ilp",
-                    message: "the model is infeasible (a bug: the start satisfies it)".into(),
-                })
-            }
-            Err(_) => return Ok(None),
-        };
-        let optimal = matches!(sol.status(), SolutionStatus::Optimal);
-        let chips: Vec<u32> = x
-            .iter()
+    let limit_s = limit.map(|l| l.as_secs_f64());
+    // Each free block goes to the chip whose variable is largest in the solution.
+    let read = |value: &dyn Fn(Variable) -> f64| -> Vec<u32> {
+        x.iter()
             .map(|row| {
                 let best = row
                     .iter()
                     .enumerate()
-                    .filter_map(|(c, v)| v.map(|v| (c, sol.value(v))))
+                    .filter_map(|(c, v)| v.map(|v| (c, value(v))))
                     .fold(
                         (0, f64::MIN),
                         |b, (c, val)| if val > b.1 { (c, val) } else { b },
                     );
                 w.chips[best.0]
             })
-            .collect();
-        let bound = sol.into_inner().stats().best_bound;
-        Ok(Some((chips, optimal, bound)))
+            .collect()
+    };
+    // `microlp` asserts that integer variables come back integral; a failed assertion there is a solver
+    // bug, which must not take the caller down with it: the start is kept instead.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match backend {
+        Backend::Microlp => {
+            let mut model = vars
+                .minimise(obj)
+                .using(microlp)
+                .with_all(cons)
+                .with_initial_solution(hint);
+            if let Some(s) = limit_s {
+                model = model.with_time_limit(s);
+            }
+            let Some(sol) = solved(model.solve())? else {
+                return Ok(None);
+            };
+            let optimal = matches!(sol.status(), SolutionStatus::Optimal);
+            let chips = read(&|v| sol.value(v));
+            let bound = sol.into_inner().stats().best_bound;
+            Ok(Some((chips, optimal, bound)))
+        }
+        Backend::Highs => solve_highs(vars, obj, cons, hint, limit_s, &read),
     }));
     match outcome {
         Ok(Ok(Some((chips, optimal, bound)))) => Ok(Some(Solved {
@@ -533,6 +576,68 @@ fn solve(
         Ok(Ok(None)) | Err(_) => Ok(None),
         Ok(Err(e)) => Err(e),
     }
+}
+
+/// What a backend returns: the chip of each free block, whether it proved optimality, and its lower
+/// bound when it reports one.
+type Outcome = Result<Option<(Vec<u32>, bool, Option<f64>)>, AllocError>;
+
+/// Reads the chip of each free block from a solution's variable values.
+type ReadChips<'a> = &'a dyn Fn(&dyn Fn(Variable) -> f64) -> Vec<u32>;
+
+/// A solve's result: a solution, `None` when the solver gave up without one (the start is kept), or an
+/// error when it says the model is infeasible (impossible: the start satisfies it).
+fn solved<S>(result: Result<S, good_lp::ResolutionError>) -> Result<Option<S>, AllocError> {
+    match result {
+        Ok(sol) => Ok(Some(sol)),
+        Err(good_lp::ResolutionError::Infeasible) => Err(AllocError::Backend {
+            name: "ilp",
+            message: "the model is infeasible (a bug: the start satisfies it)".into(),
+        }),
+        Err(_) => Ok(None),
+    }
+}
+
+#[cfg(feature = "highs")]
+fn solve_highs(
+    vars: ProblemVariables,
+    obj: Expression,
+    cons: Vec<Constraint>,
+    hint: Vec<(Variable, f64)>,
+    limit_s: Option<f64>,
+    read: ReadChips,
+) -> Outcome {
+    let mut model = vars
+        .minimise(obj)
+        .using(good_lp::solvers::highs::highs)
+        .with_all(cons)
+        .with_initial_solution(hint);
+    if let Some(s) = limit_s {
+        model = model.with_time_limit(s);
+    }
+    let Some(sol) = solved(model.solve())? else {
+        return Ok(None);
+    };
+    let optimal = matches!(sol.status(), SolutionStatus::Optimal);
+    // good_lp does not expose HiGHS's MIP dual bound: the gap is reported only when proven optimal.
+    let bound = None;
+    Ok(Some((read(&|v| sol.value(v)), optimal, bound)))
+}
+
+#[cfg(not(feature = "highs"))]
+fn solve_highs(
+    _vars: ProblemVariables,
+    _obj: Expression,
+    _cons: Vec<Constraint>,
+    _hint: Vec<(Variable, f64)>,
+    _limit_s: Option<f64>,
+    _read: ReadChips,
+) -> Outcome {
+    // `Backend::from_name` refuses "highs" in this build; this arm is reached only through the API.
+    Err(AllocError::Backend {
+        name: "ilp",
+        message: "the highs solver is not in this build: rebuild with `--features highs`".into(),
+    })
 }
 
 /// The chip of every on-chip block of `p`, in `Traffic` order.
@@ -649,6 +754,7 @@ impl Allocator for Ilp {
             &t,
             topo,
             self.config.objective,
+            self.config.backend,
             &chip,
             &window,
             Some(ctx.remaining().unwrap_or_else(|| {
@@ -789,7 +895,16 @@ impl Refiner for IlpRefine {
                     free: &free,
                     chips: &chips,
                 };
-                let Some(s) = solve(&t, topo, objective, &chip, &window, Some(limit))? else {
+                let Some(s) = solve(
+                    &t,
+                    topo,
+                    objective,
+                    self.config.backend,
+                    &chip,
+                    &window,
+                    Some(limit),
+                )?
+                else {
                     continue;
                 };
                 let mut next = chip.clone();
