@@ -26,8 +26,8 @@
 //! block sits on the `(k-1)`-th. The incoming placement (relabelled to respect that order) is the warm
 //! start, so the solver always has an incumbent and the result is never worse than the start.
 //!
-//! Backends: the model is `good_lp`'s, solved by `microlp` (no system packages). A faster solver (HiGHS)
-//! would be a `good_lp` feature and one more arm in [`solve`]; see the README for why it is not wired.
+//! Backends ([`Backend`]): the model is `good_lp`'s, solved by `microlp` (no system packages) or, in a
+//! build with the cargo feature `highs`, by HiGHS: one model, one arm per backend in [`solve`].
 //! With a time limit that stops the solver, the result depends on the machine's speed.
 
 use std::time::Duration;
