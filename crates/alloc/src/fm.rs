@@ -20,7 +20,7 @@ use crate::partition::BlockGraph;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct FmConfig {
     /// Moves without a new best cut after which a pass stops (at least this many, more on large graphs:
-    /// see [`FmConfig::patience`]).
+    /// see `FmConfig::patience`).
     pub min_patience: usize,
     /// Passes at most; refinement stops earlier when a pass gains nothing.
     pub max_passes: usize,

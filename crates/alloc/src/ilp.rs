@@ -27,7 +27,7 @@
 //! start, so the solver always has an incumbent and the result is never worse than the start.
 //!
 //! Backends ([`Backend`]): the model is `good_lp`'s, solved by `microlp` (no system packages) or, in a
-//! build with the cargo feature `highs`, by HiGHS: one model, one arm per backend in [`solve`].
+//! build with the cargo feature `highs`, by HiGHS: one model, one arm per backend in `solve`.
 //! With a time limit that stops the solver, the result depends on the machine's speed.
 
 use std::time::Duration;
