@@ -45,6 +45,7 @@ pub use snn_frontend as frontend;
 pub use snn_graph as graph;
 pub use snn_hardware as hardware;
 pub use snn_placement as placement;
+pub use snn_report as report;
 
 pub use snn_alloc::{AllocError, Allocator, Ctx};
 pub use snn_graph::Network;
@@ -107,6 +108,9 @@ pub enum Error {
         #[source]
         source: PlacementError,
     },
+    /// The emulator could not run (a bad option such as `steps` 0, a bad cost model).
+    #[error(transparent)]
+    Emu(#[from] emu::EmuError),
 }
 
 impl Error {
@@ -196,4 +200,176 @@ pub fn emulate(
     report.time_per_step_us = Some(em.time_per_step_us.mean);
     report.emulation = Some(serde_json::to_value(&em).expect("an emulation serialises"));
     Ok(em)
+}
+
+/// What [`compare`] and [`place_auto`] run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompareOptions {
+    /// Candidates in the order asked for: an allocator name, or `allocator+refiner+...` (e.g.
+    /// `metis+fm`). Empty: [`AUTO_CANDIDATES`].
+    pub candidates: Vec<String>,
+    /// The placement options every candidate shares (seed, chips, deadline, ILP settings); its
+    /// `allocator` and `refine` are ignored.
+    pub place: Options,
+    /// How every placement is emulated.
+    pub emu: emu::EmuOptions,
+}
+
+/// The candidates `--allocator auto` tries, and `compare` without `--allocators`: every allocator but the
+/// ILP (slow by design), and METIS with FM refinement.
+pub const AUTO_CANDIDATES: &[&str] = &[
+    "greedy",
+    "round-robin",
+    "greedy-interchip",
+    "metis",
+    "metis+fm",
+];
+
+/// Every registered allocator, then `metis+fm`: what `--allocators all` expands to.
+pub fn all_candidates() -> Vec<String> {
+    let mut v: Vec<String> = alloc::ALLOCATORS.iter().map(|a| a.0.to_string()).collect();
+    v.push("metis+fm".into());
+    v
+}
+
+/// Splits `metis+fm` into the allocator and its refiners.
+fn split_candidate(name: &str) -> (String, Vec<String>) {
+    let mut parts = name.split('+').map(str::to_string);
+    let first = parts.next().unwrap_or_default();
+    (first, parts.collect())
+}
+
+/// Checks the options before anything runs: known names (an unknown one lists the known ones), no
+/// duplicates, emulator options in range.
+fn check_compare(opts: &CompareOptions) -> Result<Vec<String>, Error> {
+    opts.emu.check()?;
+    let names: Vec<String> = if opts.candidates.is_empty() {
+        AUTO_CANDIDATES.iter().map(|s| s.to_string()).collect()
+    } else {
+        opts.candidates.clone()
+    };
+    for (i, name) in names.iter().enumerate() {
+        let (a, refine) = split_candidate(name);
+        alloc::pipeline(&a, &refine).map_err(|e| Error::Options(e.to_string()))?;
+        if names[..i].contains(name) {
+            return Err(Error::Options(format!(
+                "allocator {name:?} is listed twice"
+            )));
+        }
+    }
+    Ok(names)
+}
+
+/// Places, validates and emulates one candidate.
+fn run_candidate(
+    net: &Network,
+    topo: &Topology,
+    name: &str,
+    opts: &CompareOptions,
+) -> Result<report::Placed, Error> {
+    let (allocator, refine) = split_candidate(name);
+    let place_opts = Options {
+        allocator,
+        refine,
+        ..opts.place.clone()
+    };
+    let (placement, mut rep) = place(net, topo, &place_opts)?;
+    // The emulator's own progress is not reported: the candidates are the unit of progress here.
+    let em = emulate(net, topo, &placement, &opts.emu, &mut rep, None)?;
+    let (pace, share) = em
+        .pace
+        .first()
+        .map(|p| (p.name.clone(), p.steps as f64 / em.steps.max(1) as f64))
+        .unwrap_or_else(|| ("-".into(), 0.0));
+    Ok(report::Placed {
+        placement,
+        report: rep,
+        time_mean_us: em.time_per_step_us.mean,
+        time_p99_us: em.time_per_step_us.p99,
+        pace,
+        pace_share: share,
+    })
+}
+
+/// Runs every candidate in parallel (rayon), each validated by the one validator and emulated, and
+/// returns one row per candidate ranked by [`report::rank`]: fastest mean time per step first, the best
+/// marked, each with its ratio to the best; a candidate that fails (does not fit, a backend error) gets
+/// a row saying why. `progress`, when given, is called from worker threads with each finished
+/// candidate's name. Errors only for bad options (an unknown name, `steps` 0, more chips than the
+/// topology has).
+pub fn compare(
+    net: &Network,
+    topo: &Topology,
+    opts: &CompareOptions,
+    progress: Option<&(dyn Fn(&str) + Sync)>,
+) -> Result<Vec<report::Row>, Error> {
+    Ok(compare_inner(net, topo, opts, progress)?.0)
+}
+
+/// [`compare`], and the first failure's error of every candidate, by candidate order.
+#[allow(clippy::type_complexity)]
+fn compare_inner(
+    net: &Network,
+    topo: &Topology,
+    opts: &CompareOptions,
+    progress: Option<&(dyn Fn(&str) + Sync)>,
+) -> Result<(Vec<report::Row>, Option<Error>), Error> {
+    use rayon::prelude::*;
+    let names = check_compare(opts)?;
+    rules(topo, &opts.place)?;
+    // Results come back in candidate order whatever the scheduling; ranking then sorts stably.
+    let results: Vec<Result<report::Placed, Error>> = names
+        .par_iter()
+        .map(|name| {
+            let r = run_candidate(net, topo, name, opts);
+            if let Some(p) = progress {
+                p(name);
+            }
+            r
+        })
+        .collect();
+    let mut first_error = None;
+    let mut rows = Vec::with_capacity(names.len());
+    for (name, r) in names.into_iter().zip(results) {
+        let outcome = match r {
+            Ok(p) => report::Outcome::Placed(Box::new(p)),
+            Err(e) => {
+                let msg = e.to_string();
+                first_error.get_or_insert(e);
+                report::Outcome::Failed(msg)
+            }
+        };
+        rows.push(report::Row {
+            allocator: name,
+            outcome,
+            best: false,
+            ratio_to_best: None,
+        });
+    }
+    report::rank(&mut rows);
+    Ok((rows, first_error))
+}
+
+/// The `auto` allocator: runs the candidates as [`compare`] does and returns the placement with the best
+/// emulated mean time per step (ties: the first candidate), named `auto:<candidate>` in the placement and
+/// its report (which carries the emulation), with every row of the comparison. When every candidate
+/// fails, the first candidate's error (so "does not fit" stays [`Error::is_infeasible`]).
+pub fn place_auto(
+    net: &Network,
+    topo: &Topology,
+    opts: &CompareOptions,
+) -> Result<(Placement, Report, Vec<report::Row>), Error> {
+    let (rows, first_error) = compare_inner(net, topo, opts, None)?;
+    let best = rows.iter().find(|r| r.best).and_then(|r| r.placed());
+    match best {
+        Some(p) => {
+            let name = format!("auto:{}", rows[0].allocator);
+            let mut placement = p.placement.clone();
+            placement.allocator = name.clone();
+            let mut rep = p.report.clone();
+            rep.allocator = name;
+            Ok((placement, rep, rows))
+        }
+        None => Err(first_error.unwrap_or_else(|| Error::Options("no candidates".into()))),
+    }
 }

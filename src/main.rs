@@ -168,6 +168,46 @@ enum Command {
     Build(BuildArgs),
     /// Import a model from another framework, e.g. `snn-place import keras model.json -o net.json`.
     Import(ImportArgs),
+    /// Place a network with several allocators, emulate each placement and rank them by time per
+    /// step, e.g. `snn-place compare net.json --allocators all --html report.html`.
+    Compare(CompareArgs),
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The network: an snn-net/1 file (JSON or gzip-compressed), or - for standard input.
+    #[arg(value_name = "NET")]
+    net: PathBuf,
+    /// A preset or an snn-topology/1 file, e.g. --topology loihi.
+    #[arg(short, long, value_name = "PRESET|FILE", default_value = DEFAULT_PRESET)]
+    topology: String,
+    /// Comma-separated candidates: allocator names, `allocator+refiner` (e.g. metis+fm), or `all`
+    /// (every allocator and metis+fm); by default the `auto` candidates (all but ilp), e.g.
+    /// --allocators greedy,metis,metis+fm.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    allocators: Vec<String>,
+    /// Use at most N chips of the topology, chips 0..N, e.g. --chips 8.
+    #[arg(long, value_name = "N")]
+    chips: Option<u32>,
+    /// Seeds every allocator and the emulator, e.g. --seed 7.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Stop time-limited allocators after S seconds (the ILP: 10 s by default), e.g. --time-limit 30.
+    #[arg(long, value_name = "S", value_parser = parse_time_limit, allow_negative_numbers = true)]
+    time_limit: Option<f64>,
+    #[command(flatten)]
+    emu: EmuArgs,
+    /// How to print the comparison: table, markdown, csv or json (an array of snn-report/1 objects).
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "markdown", "csv", "json"])]
+    format: String,
+    /// Also write a self-contained HTML report (board drawings, bar chart, table) to FILE, e.g.
+    /// --html report.html.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Leave out the allocator seconds (the one figure that changes from run to run), for reproducible
+    /// output.
+    #[arg(long)]
+    no_timing: bool,
 }
 
 #[derive(Args)]
@@ -251,6 +291,7 @@ fn main() -> ExitCode {
         Some(Command::Emulate(args)) => run_emulate(&args),
         Some(Command::Build(args)) => run_build(&args),
         Some(Command::Import(args)) => run_import(&args),
+        Some(Command::Compare(args)) => run_compare(&args),
         None => run_place(&cli.place),
     };
     match result {
@@ -279,16 +320,14 @@ fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
         window: args.window,
         solver: args.solver,
     };
-    let (placement, report) = snn_place::place(&net, &topo, &opts).map_err(|e| {
-        let code = match e {
-            _ if e.is_infeasible() => exit::DOES_NOT_FIT,
-            snn_place::Error::Invalid { .. } => exit::FAILURE,
-            _ => exit::BAD_INPUT,
-        };
-        Failure {
-            code,
-            error: anyhow!(e).context(display(net_path)),
-        }
+    let placed = if args.allocator == "auto" {
+        place_auto(&net, &topo, opts, args)
+    } else {
+        snn_place::place(&net, &topo, &opts)
+    };
+    let (placement, report) = placed.map_err(|e| Failure {
+        code: place_error_code(&e),
+        error: anyhow!(e).context(display(net_path)),
     })?;
     if let Some(out) = &args.out {
         save_placement(out, &placement, &net, &topo)?;
@@ -308,6 +347,134 @@ fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
         None
     };
     print_report(&report, em.as_ref(), &net, &topo, args.json)
+}
+
+/// The exit code of a failed placement: 3 does not fit, 1 a bug (an invalid placement), 2 bad input.
+fn place_error_code(e: &snn_place::Error) -> u8 {
+    match e {
+        _ if e.is_infeasible() => exit::DOES_NOT_FIT,
+        snn_place::Error::Invalid { .. } => exit::FAILURE,
+        _ => exit::BAD_INPUT,
+    }
+}
+
+/// `--allocator auto`: the facade runs the candidates and keeps the fastest; say which on stderr.
+fn place_auto(
+    net: &Network,
+    topo: &Topology,
+    opts: Options,
+    args: &PlaceArgs,
+) -> Result<(Placement, Report), snn_place::Error> {
+    if !args.refine.is_empty() {
+        return Err(snn_place::Error::Options(
+            "--refine does not apply to --allocator auto (its candidates include metis+fm)".into(),
+        ));
+    }
+    let copts = snn_place::CompareOptions {
+        candidates: Vec::new(),
+        place: opts,
+        emu: EmuOptions {
+            steps: args.emu.steps,
+            seed: args.seed,
+            precompute: args.emu.precompute,
+        },
+    };
+    let (placement, report, rows) = snn_place::place_auto(net, topo, &copts)?;
+    let others = rows
+        .iter()
+        .skip(1)
+        .map(|r| match r.placed() {
+            Some(p) => format!("{} {}", r.allocator, number(p.time_mean_us)),
+            None => format!("{} failed", r.allocator),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    eprintln!(
+        "snn-place: auto chose {} ({} us per step; {others})",
+        rows[0].allocator,
+        number(report.time_per_step_us.unwrap_or(0.0)),
+    );
+    Ok((placement, report))
+}
+
+/// `compare`: every candidate placed, emulated and ranked; printed in `--format`, and `--html` written.
+fn run_compare(args: &CompareArgs) -> Result<(), Failure> {
+    use snn_place::report;
+    let net = load_net(&args.net)?;
+    let topo = load_topo(&args.topology)?;
+    let candidates = if args.allocators.iter().any(|a| a == "all") {
+        if args.allocators.len() > 1 {
+            return Err(Failure {
+                code: exit::BAD_INPUT,
+                error: anyhow!("--allocators all cannot be combined with other names"),
+            });
+        }
+        snn_place::all_candidates()
+    } else {
+        args.allocators.clone()
+    };
+    let uses_ilp = candidates.iter().any(|c| c.split('+').any(|p| p == "ilp"));
+    let limit = args.time_limit.or(uses_ilp.then_some(DEFAULT_TIME_LIMIT_S));
+    let opts = snn_place::CompareOptions {
+        candidates,
+        place: Options {
+            seed: args.seed,
+            chips: args.chips,
+            deadline: limit
+                .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s)),
+            ..Options::default()
+        },
+        emu: EmuOptions {
+            steps: args.emu.steps,
+            seed: args.seed,
+            precompute: args.emu.precompute,
+        },
+    };
+    let verbose = io::stderr().is_terminal();
+    let tick = |name: &str| {
+        if verbose {
+            eprintln!("snn-place: {name} done");
+        }
+    };
+    let rows = snn_place::compare(&net, &topo, &opts, Some(&tick)).map_err(|e| Failure {
+        code: place_error_code(&e),
+        error: anyhow!(e).context(display(&args.net)),
+    })?;
+    let style = report::Style {
+        timing: !args.no_timing,
+    };
+    if let Some(path) = &args.html {
+        let page = report::html(&rows, &net, &topo, style);
+        write_atomic(path, |w| w.write_all(page.as_bytes()))?;
+    }
+    let text = match args.format.as_str() {
+        "markdown" => report::markdown(&rows, style),
+        "csv" => report::csv(&rows, style),
+        "json" => {
+            let v = report::json(&rows, &net, &topo, args.seed, style);
+            serde_json::to_string_pretty(&v).expect("JSON values serialise") + "\n"
+        }
+        _ => report::table(&rows, style),
+    };
+    print(&text)?;
+    // Every candidate failing is the command failing; the table above says why for each.
+    match rows.iter().any(|r| r.placed().is_some()) {
+        true => Ok(()),
+        false => {
+            let infeasible = rows.iter().all(|r| match &r.outcome {
+                report::Outcome::Failed(e) => e.starts_with("does not fit"),
+                report::Outcome::Placed(_) => false,
+            });
+            Err(Failure {
+                code: if infeasible {
+                    exit::DOES_NOT_FIT
+                } else {
+                    exit::BAD_INPUT
+                },
+                error: anyhow!("no allocator placed {}", display(&args.net)),
+            })
+        }
+    }
 }
 
 fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {

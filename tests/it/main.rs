@@ -2,6 +2,8 @@
 
 /// Bad input of every kind: one clear line on stderr, the documented exit code, no output file.
 mod bad_input;
+/// `compare` and `--allocator auto`: tables, CSV, JSON, failures, the HTML report in Chromium.
+mod compare;
 /// `emulate` and `--emulate`: time per timestep, determinism, bad input.
 mod emulate;
 /// `build` and `import keras`: Keras fixtures' shapes and fit, bundled nets, bad input.
