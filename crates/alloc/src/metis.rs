@@ -172,13 +172,10 @@ impl Allocator for Metis {
         ctx: &mut Ctx,
     ) -> Result<Placement, AllocError> {
         let fewest = check_fits(net, topo, &ctx.rules)?;
-        // nengo-loihi's PartitionInterchip splits over all n_chips it is given; without --chips, the
-        // fewest chips that hold the network keep the most traffic on chip.
-        let k = if ctx.rules.chips < topo.n_chips() {
-            ctx.rules.chips
-        } else {
-            fewest.max(1)
-        };
+        // `--chips N` is a ceiling, as nengo-loihi's `n_chips` and the other allocators treat it: the
+        // fewest chips that hold the network keep the most traffic on chip; the mapping then uses only
+        // chips 0..N.
+        let k = fewest.max(1);
         let g = BlockGraph::new(net, &Adjacency::new(net));
         let part = self.partition(&g, k, topo.cores_per_chip(), ctx)?;
         Ok(place_parts(

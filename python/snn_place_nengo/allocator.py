@@ -1,0 +1,230 @@
+"""``SnnPlace``: a nengo-loihi allocator that runs the ``snn-place`` binary."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from nengo_loihi.hardware.allocators import Allocator
+from nengo_loihi.hardware.nxsdk_objects import Board
+
+from .export import block_ids, block_rates_from_ensemble_rates, export_model
+
+
+class SnnPlaceError(RuntimeError):
+    """snn-place could not place the model."""
+
+
+class BinaryNotFoundError(SnnPlaceError, FileNotFoundError):
+    """The snn-place binary is not where it was looked for."""
+
+
+class DoesNotFitError(SnnPlaceError):
+    """The model does not fit the chips it was given (snn-place exit code 3)."""
+
+
+def find_binary(binary=None):
+    """The snn-place binary: ``binary`` if given, else ``$SNN_PLACE``, else ``snn-place`` on PATH."""
+    if binary is not None:
+        where = "given as binary="
+        candidate = str(binary)
+    elif os.environ.get("SNN_PLACE"):
+        where = "given by $SNN_PLACE"
+        candidate = os.environ["SNN_PLACE"]
+    else:
+        found = shutil.which("snn-place")
+        if found is None:
+            raise BinaryNotFoundError(
+                "snn-place binary not found: it is not on PATH and neither binary= nor $SNN_PLACE "
+                "names it (build it with `cargo build --release`; it is target/release/snn-place)"
+            )
+        return found
+    resolved = shutil.which(candidate) if os.sep not in candidate else candidate
+    if resolved is None or not os.path.isfile(resolved) or not os.access(resolved, os.X_OK):
+        raise BinaryNotFoundError(
+            f"snn-place binary not found: {candidate!r} ({where}) is not an executable file"
+        )
+    return resolved
+
+
+class SnnPlace(Allocator):
+    """Place a nengo-loihi model with ``snn-place``.
+
+    Use it where nengo-loihi takes an allocator::
+
+        nengo_loihi.Simulator(net, hardware_options={"allocator": SnnPlace("metis")})
+
+    Parameters
+    ----------
+    allocator : str
+        snn-place's ``--allocator`` (``snn-place allocators`` lists them).
+    topology : str
+        snn-place's ``--topology``: a preset or an snn-topology/1 file; ``n_chips`` takes its
+        first chips.
+    binary : str, optional
+        The snn-place binary; default ``$SNN_PLACE``, then ``snn-place`` on PATH.
+    seed : int
+        snn-place's ``--seed``.
+    extra_args : sequence of str
+        More command-line arguments, e.g. ``("--refine", "fm")``.
+    ensemble_rates : dict, optional
+        ``{nengo.Ensemble: rates in Hz}``, as for ``GreedyInterchip``; without it every axon
+        counts as active, as in nengo-loihi's own estimate.
+    block_rates : dict, optional
+        ``{LoihiBlock or LoihiInput: spikes per timestep}`` (measured rates); overrides
+        ``ensemble_rates`` for the blocks it names.
+    chips : "fewest" or "all"
+        "fewest" (default): ``n_chips`` is a ceiling, as for ``Greedy`` and ``GreedyInterchip``;
+        the model goes on the fewest chips that fit. "all": spread over all ``n_chips`` chips
+        (snn-place's ``--chips n_chips``), as ``PartitionInterchip`` does.
+
+    After a call, ``last_report`` holds snn-place's snn-report/1 and ``last_placement`` its
+    snn-placement/1; the board gets them as ``board.snn_place_report`` and
+    ``board.snn_place_placement``.
+    """
+
+    def __init__(
+        self,
+        allocator="metis",
+        topology="nahuku32",
+        binary=None,
+        seed=0,
+        extra_args=(),
+        ensemble_rates=None,
+        block_rates=None,
+        chips="fewest",
+    ):
+        if chips not in ("fewest", "all"):
+            raise ValueError(f"chips must be 'fewest' or 'all', not {chips!r}")
+        self.chips = chips
+        super().__init__()
+        self.allocator = str(allocator)
+        self.topology = str(topology)
+        self.binary = binary
+        self.seed = int(seed)
+        self.extra_args = tuple(str(a) for a in extra_args)
+        self.ensemble_rates = ensemble_rates
+        self.block_rates = block_rates
+        self.last_report = None
+        self.last_placement = None
+
+    def __repr__(self):
+        return f"SnnPlace({self.allocator!r}, topology={self.topology!r}, seed={self.seed})"
+
+    def _rates(self, model):
+        rates = None
+        if self.ensemble_rates is not None:
+            rates = block_rates_from_ensemble_rates(model, self.ensemble_rates)
+        if self.block_rates is not None:
+            rates = dict(rates or {})
+            rates.update(self.block_rates)
+        return rates
+
+    def place(self, model, n_chips):
+        """Run snn-place on the model; return the snn-placement/1 dict."""
+        binary = find_binary(self.binary)
+        if len(model.blocks) == 0:
+            raise SnnPlaceError(
+                "the model has no on-chip blocks to place (mark some ensembles as on-chip)"
+            )
+        net = export_model(model, rates=self._rates(model))
+        n_chips = int(n_chips)
+        with tempfile.TemporaryDirectory(prefix="snn-place-") as tmp:
+            net_path = os.path.join(tmp, "net.json")
+            out_path = os.path.join(tmp, "placement.json")
+            with open(net_path, "w") as f:
+                json.dump(net, f)
+
+            def run(chips):
+                cmd = [binary, "--allocator", self.allocator, "--topology", self.topology]
+                if chips is not None:
+                    cmd += ["--chips", str(chips)]
+                cmd += ["--seed", str(self.seed), "--out", out_path, "--json"]
+                cmd += [*self.extra_args, net_path]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                err = proc.stderr.strip()
+                if proc.returncode == 3:
+                    raise DoesNotFitError(
+                        f"the model ({len(model.blocks)} on-chip blocks) does not fit {n_chips} "
+                        f"chip(s) of {self.topology}: snn-place says: {err}"
+                    )
+                if proc.returncode != 0:
+                    raise SnnPlaceError(
+                        f"snn-place failed (exit code {proc.returncode}): "
+                        f"{err or proc.stdout.strip()}"
+                    )
+                with open(out_path) as f:
+                    placement = json.load(f)
+                try:
+                    report = json.loads(proc.stdout)
+                except ValueError:
+                    report = {}
+                return placement, report
+
+            if self.chips == "all":
+                # every one of the n_chips chips, as nengo-loihi's PartitionInterchip does
+                placement, report = run(n_chips)
+            else:
+                # n_chips is a ceiling, as for nengo-loihi's Greedy and GreedyInterchip: place
+                # on the fewest chips that fit (snn-place's --chips N fills all N chips)
+                try:
+                    placement, report = run(None)
+                except DoesNotFitError as whole_topology:
+                    try:
+                        run(n_chips)  # raises DoesNotFitError with snn-place's message for n_chips
+                    except DoesNotFitError:
+                        raise
+                    except SnnPlaceError:  # e.g. n_chips is more than the topology has
+                        raise whole_topology from None
+                    raise
+                used = sorted(
+                    {e["chip"] for e in placement["placement"] if not e.get("host", False)}
+                )
+                if len(used) > n_chips:
+                    run(n_chips)  # raises DoesNotFitError with snn-place's message
+                    raise DoesNotFitError(
+                        f"the model needs {len(used)} chips, more than n_chips={n_chips}"
+                    )
+                if used and used[-1] >= n_chips:
+                    # keep the chip ids within 0..n_chips: place on exactly that many chips
+                    placement, report = run(len(used))
+        self.last_report = report
+        self.last_placement = placement
+        return placement
+
+    def __call__(self, model, n_chips):
+        placement = self.place(model, n_chips)
+        bids, _, _ = block_ids(model)
+        where = {}
+        for entry in placement["placement"]:
+            if not entry.get("host", False):
+                where[entry["block"]] = (int(entry["chip"]), int(entry["core"]))
+        missing = [b for b in bids if b not in where]
+        if missing:
+            raise SnnPlaceError(f"snn-place's placement misses blocks: {missing[:5]}")
+
+        # Build the board as nengo-loihi's Greedy does: inputs, one new core per block (in
+        # snn-place's chip and core order), probes. nengo-loihi numbers chips and cores densely
+        # in creation order, so snn-place's chip ids and core ids keep their order but not
+        # their gaps; `board.snn_place_chip_ids[k]` is the snn-place chip id of board chip k.
+        board = Board()
+        for inp in model.inputs:
+            self.input_to_board(inp, board)
+        by_chip = {}
+        for i, block in enumerate(model.blocks):
+            chip_id, core_id = where[bids[i]]
+            by_chip.setdefault(chip_id, []).append((core_id, i, block))
+        chip_ids = sorted(by_chip)
+        for chip_id in chip_ids:
+            chip = board.new_chip()
+            cores = sorted(by_chip[chip_id], key=lambda c: (c[0], c[1]))
+            if len({c[0] for c in cores}) != len(cores):
+                raise SnnPlaceError(f"snn-place put two blocks on one core of chip {chip_id}")
+            for _, _, block in cores:
+                self.block_to_new_core(block, chip)
+        board.probes.extend(model.probes)
+        board.snn_place_chip_ids = chip_ids
+        board.snn_place_report = self.last_report
+        board.snn_place_placement = placement
+        return board

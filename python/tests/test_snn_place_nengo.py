@@ -1,0 +1,133 @@
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+from nengo_loihi.builder import Model
+from nengo_loihi.hardware.allocators import GreedyInterchip, estimate_interchip_activity
+
+from snn_place_nengo import (
+    BinaryNotFoundError,
+    DoesNotFitError,
+    SnnPlace,
+    SnnPlaceError,
+    export_model,
+)
+
+N_CHIPS = 8
+
+warnings.filterwarnings("ignore", category=UserWarning)
+
+
+@pytest.fixture(params=["ea", "conv"])
+def model(request):
+    return request.getfixturevalue(f"{request.param}_model")
+
+
+def board_blocks(board):
+    return [block for chip in board.chips for core in chip.cores for block in core.blocks]
+
+
+def test_export_counts_as_nengo_loihi_validates(model):
+    net = export_model(model)
+    json.dumps(net)  # plain JSON
+    assert net["format"] == "snn-net/1"
+    ids = [b["id"] for b in net["blocks"]]
+    assert len(ids) == len(set(ids))
+    on_chip = [b for b in net["blocks"] if not b.get("host")]
+    assert len(on_chip) == len(model.blocks)
+    assert len(net["blocks"]) == len(model.blocks) + len(model.inputs) + len(model.probes)
+    for entry, block in zip(on_chip, model.blocks):
+        u = block.utilization()
+        assert entry["compartments"] == u["compartments"][0]
+        assert entry["in_axons"] == u["in-axons"][0]
+        assert entry["out_axons"] == u["out-axons"][0]
+        assert entry["synapse_bits"] == u["synapses"][0]
+    # without rates every axon counts as active, as in nengo-loihi's estimate
+    total_axons = sum(a.n_axons for b in model.blocks for a in b.axons)
+    total_inputs = sum(a.n_axons for i in model.inputs for a in i.axons)
+    probe_ids = {b["id"] for b in net["blocks"] if b["id"].startswith("probe")}
+    chip_spikes = sum(
+        e["spikes"] for e in net["edges"] if e["dst"] not in probe_ids and not e["src"].startswith("in")
+    )
+    in_spikes = sum(e["spikes"] for e in net["edges"] if e["src"].startswith("in"))
+    assert chip_spikes <= total_axons  # self connections are left out
+    assert in_spikes == total_inputs
+    assert export_model(model) == net  # stable
+
+
+def test_export_with_measured_rates(conv_model):
+    rates = {block: 0.05 for block in conv_model.blocks}
+    net = export_model(conv_model, rates=rates)
+    on_chip = [b for b in net["blocks"] if not b.get("host")]
+    assert all(b["rate"] == pytest.approx(0.05) for b in on_chip)
+    # with rates, as in nengo-loihi's estimate: the summed rates of the compartments that use
+    # each axon (population axons serve several compartments each)
+    ids = [b["id"] for b in on_chip]
+    owner = {id(s): ids[i] for i, b in enumerate(conv_model.blocks) for s in b.synapses}
+    expected = {}
+    for i, block in enumerate(conv_model.blocks):
+        n = block.compartment.n_compartments
+        for axon in block.axons:
+            key = (ids[i], owner[id(axon.target)])
+            used = np.sum(np.asarray(axon.map_axon(np.arange(n))) >= 0)
+            expected[key] = expected.get(key, 0.0) + 0.05 * used
+    got = {(e["src"], e["dst"]): e["spikes"] for e in net["edges"] if e["src"].startswith("b")}
+    got = {k: v for k, v in got.items() if not k[1].startswith("probe")}
+    assert got.keys() == {k for k in expected if k[0] != k[1]}
+    for k, v in got.items():
+        assert v == pytest.approx(expected[k])
+
+
+def test_board_holds_every_block_once_and_beats_greedy_interchip(model):
+    alloc = SnnPlace("metis")
+    board = alloc(model, n_chips=N_CHIPS)
+    blocks = board_blocks(board)
+    assert len(blocks) == len(model.blocks)
+    assert {id(b) for b in blocks} == {id(b) for b in model.blocks}
+    assert 1 <= board.n_chips <= N_CHIPS
+    assert all(len(chip.cores) <= 128 for chip in board.chips)
+    assert all(len(core.blocks) == 1 for chip in board.chips for core in chip.cores)
+    assert board.inputs == list(model.inputs)
+    assert board.probes == list(model.probes)
+    assert alloc.last_report["format"] == "snn-report/1"
+
+    ours = estimate_interchip_activity(board)["interchip"]
+    greedy = estimate_interchip_activity(GreedyInterchip()(model, n_chips=N_CHIPS))["interchip"]
+    assert ours <= greedy, (ours, greedy)
+
+
+def test_board_follows_the_placement(conv_model):
+    alloc = SnnPlace("greedy", chips="all")
+    board = alloc(conv_model, n_chips=N_CHIPS)
+    chip_of = {}
+    for k, chip in enumerate(board.chips):
+        for core in chip.cores:
+            for block in core.blocks:
+                chip_of[id(block)] = k
+    placed = {e["block"]: e for e in alloc.last_placement["placement"] if not e.get("host")}
+    ids = [b["id"] for b in export_model(conv_model)["blocks"] if not b.get("host")]
+    for block, bid in zip(conv_model.blocks, ids):
+        assert board.snn_place_chip_ids[chip_of[id(block)]] == placed[bid]["chip"]
+
+
+def test_missing_binary(ea_model, monkeypatch, tmp_path):
+    with pytest.raises(BinaryNotFoundError, match="not an executable file"):
+        SnnPlace(binary=str(tmp_path / "snn-place"))(ea_model, N_CHIPS)
+    monkeypatch.delenv("SNN_PLACE", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BinaryNotFoundError, match="not on PATH"):
+        SnnPlace()(ea_model, N_CHIPS)
+
+
+def test_model_without_blocks():
+    with pytest.raises(SnnPlaceError, match="no on-chip blocks"):
+        SnnPlace()(Model(), N_CHIPS)
+
+
+def test_model_that_does_not_fit(conv_model):
+    with pytest.raises(DoesNotFitError, match="does not fit") as info:
+        SnnPlace("metis")(conv_model, n_chips=1)
+    assert "snn-place says: snn-place: error:" in str(info.value)
+    assert "needs 2 chips" in str(info.value)
