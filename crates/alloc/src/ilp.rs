@@ -549,15 +549,7 @@ fn solve(
     // bug, which must not take the caller down with it: the start is kept instead.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match backend {
         Backend::Microlp => {
-            let mut model = vars
-                .minimise(obj)
-                .using(microlp)
-                .with_all(cons)
-                .with_initial_solution(hint);
-            if let Some(s) = limit_s {
-                model = model.with_time_limit(s);
-            }
-            let Some(sol) = solved(model.solve())? else {
+            let Some(sol) = run(vars.minimise(obj).using(microlp), cons, hint, limit_s)? else {
                 return Ok(None);
             };
             let optimal = matches!(sol.status(), SolutionStatus::Optimal);
@@ -585,10 +577,23 @@ type Outcome = Result<Option<(Vec<u32>, bool, Option<f64>)>, AllocError>;
 /// Reads the chip of each free block from a solution's variable values.
 type ReadChips<'a> = &'a dyn Fn(&dyn Fn(Variable) -> f64) -> Vec<u32>;
 
-/// A solve's result: a solution, `None` when the solver gave up without one (the start is kept), or an
-/// error when it says the model is infeasible (impossible: the start satisfies it).
-fn solved<S>(result: Result<S, good_lp::ResolutionError>) -> Result<Option<S>, AllocError> {
-    match result {
+/// Solves `model` with either backend from the warm start `hint` within the time limit: a solution,
+/// `None` when the solver gave up without one (the start is kept), or an error when it says the model is
+/// infeasible (impossible: the start satisfies it).
+fn run<M>(
+    model: M,
+    cons: Vec<Constraint>,
+    hint: Vec<(Variable, f64)>,
+    limit_s: Option<f64>,
+) -> Result<Option<M::Solution>, AllocError>
+where
+    M: SolverModel<Error = good_lp::ResolutionError> + WithInitialSolution + WithTimeLimit,
+{
+    let mut model = model.with_all(cons).with_initial_solution(hint);
+    if let Some(s) = limit_s {
+        model = model.with_time_limit(s);
+    }
+    match model.solve() {
         Ok(sol) => Ok(Some(sol)),
         Err(good_lp::ResolutionError::Infeasible) => Err(AllocError::Backend {
             name: "ilp",
@@ -607,15 +612,8 @@ fn solve_highs(
     limit_s: Option<f64>,
     read: ReadChips,
 ) -> Outcome {
-    let mut model = vars
-        .minimise(obj)
-        .using(good_lp::solvers::highs::highs)
-        .with_all(cons)
-        .with_initial_solution(hint);
-    if let Some(s) = limit_s {
-        model = model.with_time_limit(s);
-    }
-    let Some(sol) = solved(model.solve())? else {
+    let model = vars.minimise(obj).using(good_lp::solvers::highs::highs);
+    let Some(sol) = run(model, cons, hint, limit_s)? else {
         return Ok(None);
     };
     let optimal = matches!(sol.status(), SolutionStatus::Optimal);
