@@ -38,10 +38,11 @@ use good_lp::{
     Variable, WithInitialSolution, WithTimeLimit,
 };
 use snn_graph::{BlockId, Network};
-use snn_hardware::{ChipId, Topology};
+use snn_hardware::{ChipId, Topology, TrafficModel};
 use snn_placement::{Placement, Slot};
 
 use crate::fm::FmConfig;
+use crate::hyper::Nets;
 use crate::mapping::{place_parts, place_parts_on_chips};
 use crate::partition::{on_chip_edges, BlockGraph};
 use crate::{check_fits, AllocError, Allocator, Ctx, Metis, RefineStats, Refiner};
@@ -56,6 +57,9 @@ pub enum Objective {
     Hops,
     /// Spikes per timestep on the busiest directed chip-to-chip link.
     MaxLink,
+    /// Spikes per timestep between chips under the multicast traffic model (`multicast_spikes`): what
+    /// `interchip` becomes with `--traffic multicast`.
+    Multicast,
 }
 
 /// The objective names `--objective` takes.
@@ -67,6 +71,27 @@ impl Objective {
             Objective::Interchip => "interchip",
             Objective::Hops => "hops",
             Objective::MaxLink => "max-link",
+            Objective::Multicast => "multicast",
+        }
+    }
+
+    /// Whether only which blocks share a chip matters, not where the chips are: then the chips are
+    /// interchangeable (symmetry breaking, relabelling, mesh mapping afterwards).
+    pub fn interchangeable(self) -> bool {
+        matches!(self, Objective::Interchip | Objective::Multicast)
+    }
+
+    /// The objective `self` becomes under `traffic`: `interchip` turns into `multicast`; `hops` and
+    /// `max-link` model one message per edge and have no multicast form (an error naming them).
+    pub fn under(self, traffic: TrafficModel) -> Result<Objective, String> {
+        match (self, traffic) {
+            (Objective::Interchip, TrafficModel::Multicast) => Ok(Objective::Multicast),
+            (Objective::Hops | Objective::MaxLink, TrafficModel::Multicast) => Err(format!(
+                "--objective {} counts one message per edge; with --traffic multicast use \
+                 --objective interchip (it becomes the multicast cut)",
+                self.name()
+            )),
+            _ => Ok(self),
         }
     }
 
@@ -219,10 +244,13 @@ struct Traffic {
     /// Pairs incident to each vertex (indices into `pairs`), in compressed sparse rows.
     xadj: Vec<usize>,
     inc: Vec<u32>,
+    /// For the multicast objective: per source (local index), its pins (local index, spikes).
+    nets: Vec<(u32, Vec<(u32, f64)>)>,
 }
 
 impl Traffic {
-    fn new(net: &Network) -> Traffic {
+    /// The traffic of `net`; with `nets`, also its multicast nets (for [`Objective::Multicast`]).
+    fn new(net: &Network, nets: Option<&Nets>) -> Traffic {
         let (blocks, mut directed) = on_chip_edges(net);
         // A stable sort keeps edge order within a pair, so the sums are the same on every run.
         directed.sort_by_key(|t| (t.0.min(t.1), t.0.max(t.1)));
@@ -261,11 +289,38 @@ impl Traffic {
                 fill[end as usize] += 1;
             }
         }
+        let mut local = vec![u32::MAX; net.n_blocks()];
+        for (v, b) in blocks.iter().enumerate() {
+            local[b.idx()] = v as u32;
+        }
+        let nets = nets.map_or_else(Vec::new, |nets| {
+            (0..nets.len())
+                .map(|i| {
+                    let r = nets.xpins[i]..nets.xpins[i + 1];
+                    let pins = nets.pins[r.clone()]
+                        .iter()
+                        .zip(&nets.spikes[r])
+                        .map(|(p, &w)| (local[p.idx()], w))
+                        .collect();
+                    (local[nets.src[i].idx()], pins)
+                })
+                .collect()
+        });
         Traffic {
             blocks,
             pairs,
             xadj,
             inc,
+            nets,
+        }
+    }
+
+    /// The ILP's traffic for `objective` in `ctx`.
+    fn for_objective(net: &Network, objective: Objective, ctx: &Ctx) -> Traffic {
+        if objective == Objective::Multicast {
+            Traffic::new(net, Some(&ctx.nets(net)))
+        } else {
+            Traffic::new(net, None)
         }
     }
 
@@ -308,6 +363,24 @@ impl Traffic {
                     }
                 }
                 load.into_iter().fold(0.0, f64::max)
+            }
+            Objective::Multicast => {
+                let mut total = 0.0;
+                let mut per_chip: Vec<(u32, f64)> = Vec::new();
+                for (s, pins) in &self.nets {
+                    per_chip.clear();
+                    let home = chip[*s as usize];
+                    per_chip.extend(
+                        pins.iter()
+                            .map(|&(p, w)| (chip[p as usize], w))
+                            .filter(|&(c, _)| c != home),
+                    );
+                    per_chip.sort_by_key(|t| t.0);
+                    for group in per_chip.chunk_by(|x, y| x.0 == y.0) {
+                        total += group.iter().map(|t| t.1).fold(0.0, f64::max);
+                    }
+                }
+                total
             }
         }
     }
@@ -358,7 +431,7 @@ fn solve(
     }
     // The warm start, with the empty candidate chips relabelled in order of their first free block.
     let empty: Vec<usize> = (0..k)
-        .filter(|&i| objective == Objective::Interchip && cap[i] == per_chip)
+        .filter(|&i| objective.interchangeable() && cap[i] == per_chip)
         .collect();
     let mut start: Vec<usize> = w
         .free
@@ -450,6 +523,7 @@ fn solve(
                     (wvu, wuv)
                 };
                 match objective {
+                    Objective::Multicast => {}
                     Objective::Interchip => {
                         constant += we;
                         if let Some(c) = chip_idx(fixed) {
@@ -470,6 +544,7 @@ fn solve(
                 }
             }
             (true, true) => match objective {
+                Objective::Multicast => {}
                 Objective::Interchip => {
                     for c in 0..k {
                         let y = vars.add(variable().min(0.0));
@@ -512,6 +587,21 @@ fn solve(
                 }
             },
         }
+    }
+    if objective == Objective::Multicast {
+        multicast_terms(
+            t,
+            chip,
+            w,
+            &pos,
+            &start,
+            &x,
+            &mut vars,
+            &mut hint,
+            &mut cons,
+            &mut obj,
+            &mut constant,
+        );
     }
     if objective == Objective::MaxLink {
         let top = vars.add(variable().min(0.0));
@@ -567,6 +657,79 @@ fn solve(
         })),
         Ok(Ok(None)) | Err(_) => Ok(None),
         Ok(Err(e)) => Err(e),
+    }
+}
+
+/// The multicast objective's terms (see the module docs): per net and per chip `c` other than the
+/// source's, `z >= spikes_p * (x[p][c] - x[s][c])` for each pin `p`, cost `z`; fixed blocks turn their
+/// `x` into constants, and a chip no free block can take adds its largest fixed pin as a constant.
+#[allow(clippy::too_many_arguments)]
+fn multicast_terms(
+    t: &Traffic,
+    chip: &[u32],
+    w: &Window,
+    pos: &[usize],
+    start: &[usize],
+    x: &[Vec<Option<Variable>>],
+    vars: &mut ProblemVariables,
+    hint: &mut Vec<(Variable, f64)>,
+    cons: &mut Vec<Constraint>,
+    obj: &mut Expression,
+    constant: &mut f64,
+) {
+    // x[v][c] as a constant or an expression, and its value at the warm start.
+    let on = |v: u32, c: u32| -> (Option<Expression>, f64) {
+        let v = v as usize;
+        if pos[v] == usize::MAX {
+            return (None, if chip[v] == c { 1.0 } else { 0.0 });
+        }
+        match w.chips.iter().position(|&d| d == c) {
+            Some(ci) => {
+                let e = x[pos[v]][ci].map(Expression::from);
+                let at_start = if start[pos[v]] == ci { 1.0 } else { 0.0 };
+                match e {
+                    Some(e) => (Some(e), at_start),
+                    None => (None, 0.0),
+                }
+            }
+            None => (None, 0.0),
+        }
+    };
+    for (s, pins) in &t.nets {
+        let mut chips: Vec<u32> = w.chips.to_vec();
+        chips.extend(pins.iter().map(|&(p, _)| chip[p as usize]));
+        chips.sort_unstable();
+        chips.dedup();
+        for &c in &chips {
+            let (xs, xs0) = on(*s, c);
+            if xs.is_none() && xs0 == 1.0 {
+                continue; // The source sits on c: nothing to send there.
+            }
+            let mut terms: Vec<(Option<Expression>, f64, f64)> = Vec::new();
+            for &(p, wp) in pins {
+                let (xp, xp0) = on(p, c);
+                if xp.is_some() || xp0 == 1.0 {
+                    terms.push((xp, xp0, wp));
+                }
+            }
+            if terms.is_empty() {
+                continue;
+            }
+            if xs.is_none() && terms.iter().all(|t| t.0.is_none()) {
+                *constant += terms.iter().map(|t| t.2).fold(0.0, f64::max);
+                continue;
+            }
+            let z = vars.add(variable().min(0.0));
+            let mut z0: f64 = 0.0;
+            for (xp, xp0, wp) in terms {
+                let a = xp.unwrap_or_else(|| Expression::from(xp0));
+                let b = xs.clone().unwrap_or_else(|| Expression::from(xs0));
+                z0 = z0.max(wp * (xp0 - xs0));
+                cons.push(Expression::from(z).geq((a - b) * wp));
+            }
+            hint.push((z, z0));
+            obj.add_mul(1.0, z);
+        }
     }
 }
 
@@ -674,7 +837,7 @@ fn to_placement(
 ) -> Placement {
     let g = BlockGraph::new(net, &snn_graph::Adjacency::new(net));
     let k = ctx.rules.chips.min(topo.n_chips());
-    if objective == Objective::Interchip {
+    if objective.interchangeable() {
         place_parts(net, topo, &ctx.rules, &g, chip, k, name, ctx.seed)
     } else {
         place_parts_on_chips(net, topo, &g, chip, k, name, ctx.seed)
@@ -705,16 +868,16 @@ impl Allocator for Ilp {
         };
         let mut p = metis.allocate(net, topo, ctx)?;
         p.allocator = self.name().to_string();
-        let t = Traffic::new(net);
+        let t = Traffic::for_objective(net, self.config.objective, ctx);
         let n_usable = ctx.rules.chips.min(topo.n_chips());
         // With `interchip`, chips are interchangeable and n blocks never need more than n of them.
-        let k = if self.config.objective == Objective::Interchip {
+        let k = if self.config.objective.interchangeable() {
             n_usable.min(t.n().max(1) as u32)
         } else {
             n_usable
         };
         let mut chip = chips_of(&t, &p);
-        if self.config.objective == Objective::Interchip {
+        if self.config.objective.interchangeable() {
             // Chip labels do not matter to `interchip`: number the chips in order of first use.
             let mut label = vec![u32::MAX; n_usable as usize];
             let mut next = 0;
@@ -728,7 +891,7 @@ impl Allocator for Ilp {
         }
         let start = t.cost(topo, self.config.objective, &chip);
         let per_edge = match self.config.objective {
-            Objective::Interchip => k as usize,
+            Objective::Interchip | Objective::Multicast => k as usize,
             Objective::Hops | Objective::MaxLink => (k as usize).pow(2),
         };
         if t.n() * k as usize + t.pairs.len() * per_edge > self.config.max_exact_vars {
@@ -864,7 +1027,7 @@ impl Refiner for IlpRefine {
         ctx: &mut Ctx,
     ) -> Result<RefineStats, AllocError> {
         let objective = self.config.objective;
-        let t = Traffic::new(net);
+        let t = Traffic::for_objective(net, objective, ctx);
         let mut chip = chips_of(&t, placement);
         let start = t.cost(topo, objective, &chip);
         let mut value = start;
@@ -971,7 +1134,7 @@ mod tests {
 
     /// The best objective over every assignment of the blocks to the usable chips within capacity.
     fn brute_force(net: &Network, topo: &Topology, objective: Objective, k: u32) -> f64 {
-        let t = Traffic::new(net);
+        let t = Traffic::new(net, Some(&Nets::new(net)));
         let n = t.n();
         let mut chip = vec![0u32; n];
         let mut best = f64::INFINITY;
@@ -1005,6 +1168,9 @@ mod tests {
     fn check(net: &Network, topo: &Topology, objective: Objective) -> Result<(), TestCaseError> {
         let rules = Rules::for_topology(topo);
         let mut ctx = Ctx::new(1, rules);
+        if objective == Objective::Multicast {
+            ctx.traffic = TrafficModel::Multicast;
+        }
         let ilp = Ilp {
             config: IlpConfig {
                 objective,
@@ -1020,7 +1186,7 @@ mod tests {
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let stats = ctx.ilp.clone().expect("the ILP reports");
         prop_assert_eq!(stats.status, IlpStatus::Optimal);
-        let t = Traffic::new(net);
+        let t = Traffic::new(net, Some(&Nets::new(net)));
         let got = t.cost(topo, objective, &chips_of(&t, &p));
         let best = brute_force(net, topo, objective, topo.n_chips());
         prop_assert!(
@@ -1031,6 +1197,10 @@ mod tests {
             best
         );
         prop_assert!((stats.value - best).abs() < 1e-6);
+        if objective == Objective::Multicast {
+            let m = snn_placement::Metrics::compute(net, topo, &p);
+            prop_assert!((m.multicast_spikes - got).abs() < 1e-6);
+        }
         Ok(())
     }
 
@@ -1049,7 +1219,7 @@ mod tests {
             // cores or a few more, so that capacity binds.
             let chips = if wide { 3 } else { 2 };
             let topo = board(chips, 1, (n as u32).div_ceil(chips) + slack);
-            for objective in [Objective::Interchip, Objective::Hops, Objective::MaxLink] {
+            for objective in [Objective::Interchip, Objective::Hops, Objective::MaxLink, Objective::Multicast] {
                 check(&net, &topo, objective)?;
             }
         }
@@ -1063,8 +1233,16 @@ mod tests {
         let net = random_net(23, &edges);
         let topo = board(2, 2, 7);
         let rules = Rules::for_topology(&topo);
-        for objective in [Objective::Interchip, Objective::Hops, Objective::MaxLink] {
+        for objective in [
+            Objective::Interchip,
+            Objective::Hops,
+            Objective::MaxLink,
+            Objective::Multicast,
+        ] {
             let mut ctx = Ctx::new(3, rules);
+            if objective == Objective::Multicast {
+                ctx.traffic = TrafficModel::Multicast;
+            }
             let mut p = crate::RoundRobin.allocate(&net, &topo, &mut ctx).unwrap();
             let refiner = IlpRefine {
                 config: IlpConfig {
@@ -1085,7 +1263,7 @@ mod tests {
                 s.after < s.before,
                 "{objective:?}: round-robin leaves room to improve"
             );
-            let t = Traffic::new(&net);
+            let t = Traffic::new(&net, Some(&Nets::new(&net)));
             let got = t.cost(&topo, objective, &chips_of(&t, &p));
             assert!(
                 got <= s.after + 1e-9,

@@ -15,25 +15,30 @@
 mod baseline;
 pub mod fm;
 mod greedy_interchip;
+pub mod hyper;
 pub mod ilp;
 pub mod mapping;
 mod metis;
 pub mod multilevel;
+pub mod pack;
 pub mod partition;
 mod refine;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use snn_graph::Network;
-use snn_hardware::Topology;
+use snn_hardware::{Topology, TrafficModel};
 use snn_placement::{check_blocks_fit, Placement, PlacementError, Rules};
 
 pub use baseline::{Greedy, RoundRobin};
 pub use greedy_interchip::GreedyInterchip;
+pub use hyper::Nets;
 pub use ilp::{Ilp, IlpConfig, IlpRefine, IlpStats, IlpStatus, Objective};
 pub use metis::Metis;
+pub use pack::{pack, Packed, Packing};
 pub use refine::{Fm, Pipeline, RefineStats, Refiner};
 
 /// What an allocator gets besides the network and the topology.
@@ -48,6 +53,12 @@ pub struct Ctx {
     pub deadline: Option<Instant>,
     /// Filled by the ILP allocator and refiner: what the solver found and proved, for the report.
     pub ilp: Option<IlpStats>,
+    /// The traffic model the traffic-aware allocators, refiners and the ILP minimise.
+    pub traffic: TrafficModel,
+    /// The multicast nets of the network being placed, when it is a packed network (see [`pack`]): one
+    /// per original source block, so that the multicast objective stays exact. `None`: build them from
+    /// the network ([`Ctx::nets`]).
+    pub packed_nets: Option<Arc<Nets>>,
 }
 
 impl Ctx {
@@ -58,7 +69,16 @@ impl Ctx {
             rules,
             deadline: None,
             ilp: None,
+            traffic: TrafficModel::Unicast,
+            packed_nets: None,
         }
+    }
+
+    /// The multicast nets of `net`: those of the packed network when [`Ctx::packed_nets`] has them.
+    pub fn nets(&self, net: &Network) -> Arc<Nets> {
+        self.packed_nets
+            .clone()
+            .unwrap_or_else(|| Arc::new(Nets::new(net)))
     }
 
     /// The time left before the deadline (zero once it has passed), or `None` without a deadline.

@@ -16,10 +16,11 @@ use std::sync::Mutex;
 use rand::Rng;
 use rayon::prelude::*;
 use snn_graph::{Adjacency, Network};
-use snn_hardware::Topology;
+use snn_hardware::{Topology, TrafficModel};
 use snn_placement::Placement;
 
 use crate::fm::{self, FmConfig};
+use crate::hyper::{self, HyperGraph, HYPER_PASSES};
 use crate::mapping::place_parts;
 use crate::multilevel::{self, VCYCLES};
 use crate::partition::BlockGraph;
@@ -119,6 +120,7 @@ impl Metis {
         g: &BlockGraph,
         k: u32,
         cap: u32,
+        h: Option<&HyperGraph>,
         ctx: &mut Ctx,
     ) -> Result<Vec<u32>, AllocError> {
         let n = g.n();
@@ -141,6 +143,12 @@ impl Metis {
                 if let Some(cfg) = &self.refine {
                     fm::refine(g, &mut part, &caps, cfg, &expired);
                     multilevel::vcycles(g, &mut part, &caps, VCYCLES, seed as u64, cfg, &expired);
+                }
+                // Under multicast, METIS and FM lowered the unicast cut, an upper bound of the
+                // multicast one; the local search now works on the multicast cut itself.
+                if let Some(h) = h {
+                    hyper::refine(g, h, &mut part, &caps, seed as u64, HYPER_PASSES, &expired);
+                    return Ok((h.cut(&part, caps.len()), part));
                 }
                 Ok((g.cut(&part), part))
             })
@@ -177,7 +185,9 @@ impl Allocator for Metis {
         // chips 0..N.
         let k = fewest.max(1);
         let g = BlockGraph::new(net, &Adjacency::new(net));
-        let part = self.partition(&g, k, topo.cores_per_chip(), ctx)?;
+        let h = (ctx.traffic == TrafficModel::Multicast)
+            .then(|| HyperGraph::new(&g, &ctx.nets(net), net.n_blocks()));
+        let part = self.partition(&g, k, topo.cores_per_chip(), h.as_ref(), ctx)?;
         Ok(place_parts(
             net,
             topo,

@@ -2,10 +2,11 @@
 //! (an allocator followed by refiners) is itself an [`Allocator`].
 
 use snn_graph::{Adjacency, Network};
-use snn_hardware::Topology;
+use snn_hardware::{Topology, TrafficModel};
 use snn_placement::{Placement, Slot};
 
 use crate::fm::{self, FmConfig};
+use crate::hyper::{self, HyperGraph, HYPER_PASSES};
 use crate::mapping::place_parts;
 use crate::multilevel::{self, VCYCLES};
 use crate::partition::BlockGraph;
@@ -56,13 +57,14 @@ impl Refiner for Fm {
     ) -> Result<RefineStats, AllocError> {
         let g = BlockGraph::new(net, &Adjacency::new(net));
         let k = ctx.rules.chips.min(topo.n_chips());
+        let chip_of = |s: Slot| match s {
+            Slot::Core { chip, .. } => chip.0,
+            Slot::Host => unreachable!("BlockGraph holds on-chip blocks only"),
+        };
         let mut part: Vec<u32> = g
             .blocks
             .iter()
-            .map(|&b| match placement.slot(b) {
-                Slot::Core { chip, .. } => chip.0,
-                Slot::Host => unreachable!("BlockGraph holds on-chip blocks only"),
-            })
+            .map(|&b| chip_of(placement.slot(b)))
             .collect();
         let caps = vec![topo.cores_per_chip(); k as usize];
         let deadline = ctx.deadline;
@@ -70,12 +72,35 @@ impl Refiner for Fm {
         let first = fm::refine(&g, &mut part, &caps, &self.config, &expired);
         let seed = ctx.rng.random::<u64>();
         let more = multilevel::vcycles(&g, &mut part, &caps, VCYCLES, seed, &self.config, &expired);
-        let stats = fm::FmStats {
+        let mut stats = fm::FmStats {
             passes: first.passes + more.passes,
             moves_kept: first.moves_kept + more.moves_kept,
             cut_before: first.cut_before,
             cut_after: more.cut_after,
         };
+        // Under multicast, FM lowered the unicast cut (an upper bound); the local search then lowers the
+        // multicast cut itself. The unicast FM may raise the multicast cut: keep the start then.
+        if ctx.traffic == TrafficModel::Multicast {
+            let h = HyperGraph::new(&g, &ctx.nets(net), net.n_blocks());
+            let start: Vec<u32> = g
+                .blocks
+                .iter()
+                .map(|&b| chip_of(placement.slot(b)))
+                .collect();
+            let before = h.cut(&start, caps.len());
+            hyper::refine(&g, &h, &mut part, &caps, seed, HYPER_PASSES, &expired);
+            let mut after = h.cut(&part, caps.len());
+            if after > before {
+                part = start;
+                after = before;
+            }
+            stats = fm::FmStats {
+                passes: stats.passes,
+                moves_kept: usize::from(after < before),
+                cut_before: before,
+                cut_after: after,
+            };
+        }
         let name = format!("{}+{}", placement.allocator, self.name());
         if stats.moves_kept > 0 {
             *placement = place_parts(net, topo, &ctx.rules, &g, &part, k, &name, ctx.seed);

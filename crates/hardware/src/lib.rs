@@ -17,6 +17,43 @@ pub use cost::{CostModel, COST_KEYS};
 pub use io::{load_topology, read_topology, read_topology_file, topology_json, TOPOLOGY_FORMAT};
 pub use presets::{DEFAULT_PRESET, PRESETS};
 
+/// How a spike travels to the chips of its destinations, the cost the traffic-aware allocators minimise
+/// and the emulator charges.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TrafficModel {
+    /// One message per destination core (Loihi 1): inter-chip traffic is the spikes on edges between
+    /// chips (`interchip_spikes`).
+    #[default]
+    Unicast,
+    /// One message per destination chip, replicated there (Loihi 2, SpiNNaker): inter-chip traffic is a
+    /// hypergraph cut, per source block the chips it reaches (`multicast_spikes`).
+    Multicast,
+}
+
+/// The names `--traffic` takes, in [`TrafficModel`] order.
+pub const TRAFFIC_MODELS: &[&str] = &["unicast", "multicast"];
+
+impl TrafficModel {
+    pub fn name(self) -> &'static str {
+        match self {
+            TrafficModel::Unicast => "unicast",
+            TrafficModel::Multicast => "multicast",
+        }
+    }
+
+    /// The model called `name`, or an error naming the known ones.
+    pub fn from_name(name: &str) -> Result<TrafficModel, String> {
+        match name {
+            "unicast" => Ok(TrafficModel::Unicast),
+            "multicast" => Ok(TrafficModel::Multicast),
+            _ => Err(format!(
+                "unknown traffic model {name:?}; known: {}",
+                TRAFFIC_MODELS.join(", ")
+            )),
+        }
+    }
+}
+
 /// A chip's id on its board: `y * chips.x + x`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChipId(pub u32);
@@ -372,6 +409,17 @@ mod tests {
             at = topo.link_target(l);
         }
         assert_eq!(at, ChipId(b));
+    }
+
+    #[test]
+    fn traffic_model_names_round_trip() {
+        for name in TRAFFIC_MODELS {
+            assert_eq!(TrafficModel::from_name(name).unwrap().name(), *name);
+        }
+        assert_eq!(
+            TrafficModel::from_name("broadcast").unwrap_err(),
+            "unknown traffic model \"broadcast\"; known: unicast, multicast"
+        );
     }
 
     #[test]

@@ -1,0 +1,544 @@
+//! The multicast traffic model ([`TrafficModel::Multicast`](snn_hardware::TrafficModel)) as a hypergraph,
+//! and a local search that lowers its cut.
+//!
+//! When a router replicates a spike at the destination chip, a source block sends one message per other
+//! chip its destinations sit on. `snn-report/1`'s `multicast_spikes` is therefore a hypergraph cut (the
+//! connectivity, or (lambda - 1), metric of Catalyurek and Aykanat 1999, "Hypergraph-partitioning-based
+//! decomposition for parallel sparse-matrix vector multiplication", IEEE TPDS 10(7)), with one net per
+//! source block whose pins are its destinations: the net costs, per chip other than its source's, the
+//! largest `spikes` to a pin there. [`Nets`] is that hypergraph over a network's blocks (or, after core
+//! packing, over its packed cores, still with one net per original source block, so the cost stays
+//! exact); [`HyperGraph`] is the same over a [`BlockGraph`]'s vertices with integer weights, and
+//! [`refine`] improves a partition of it by moves and swaps with exact gains.
+//!
+//! METIS partitions graphs, not hypergraphs: under multicast it partitions the unicast graph (whose cut is
+//! an upper bound of the multicast cut) and [`refine`] then works on the real objective.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use snn_graph::{BlockId, Network};
+use snn_hardware::ChipId;
+
+use crate::partition::BlockGraph;
+
+/// One net per on-chip source block that reaches another block on a chip: its source and its pins.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nets {
+    /// The source of each net (a block of the network the nets were built for).
+    pub src: Vec<BlockId>,
+    /// Net `n`'s pins are `pins[xpins[n]..xpins[n + 1]]`. Invariant: `xpins.len() == src.len() + 1`.
+    pub xpins: Vec<usize>,
+    /// Destinations, ascending within a net, never the net's source, never a host block.
+    pub pins: Vec<BlockId>,
+    /// Spikes per timestep to each pin: parallel edges to one block add up; after packing, the largest
+    /// of those totals among the blocks merged into the pin.
+    pub spikes: Vec<f64>,
+}
+
+impl Nets {
+    /// The nets of `net`, one per on-chip source block.
+    pub fn new(net: &Network) -> Nets {
+        let map: Vec<u32> = (0..net.n_blocks() as u32).collect();
+        Nets::contracted(net, &map)
+    }
+
+    /// The nets of `net` after its blocks were merged: block `b` became block `map[b]` of the merged
+    /// network. A net keeps its original source block's identity (two sources merged into one core still
+    /// send their own messages); a pin's spikes are the largest pair total among the blocks merged into
+    /// it; pins merged into the source disappear (their traffic never leaves the core).
+    pub fn contracted(net: &Network, map: &[u32]) -> Nets {
+        // (source block, merged pin, original destination, spikes), grouped by sorting; a stable sort
+        // keeps edge order within a pair, so the pair sums are the same on every run.
+        let host = |b: BlockId| net.block(b).host;
+        let mut out: Vec<(BlockId, u32, BlockId, f64)> = net
+            .edges()
+            .iter()
+            .filter(|e| !host(e.src) && !host(e.dst) && map[e.src.idx()] != map[e.dst.idx()])
+            .map(|e| (e.src, map[e.dst.idx()], e.dst, e.spikes))
+            .collect();
+        out.sort_by_key(|t| (t.0, t.1, t.2));
+        let mut nets = Nets {
+            src: Vec::new(),
+            xpins: vec![0],
+            pins: Vec::new(),
+            spikes: Vec::new(),
+        };
+        for per_src in out.chunk_by(|x, y| x.0 == y.0) {
+            for per_pin in per_src.chunk_by(|x, y| x.1 == y.1) {
+                let best = per_pin
+                    .chunk_by(|x, y| x.2 == y.2)
+                    .map(|pair| pair.iter().map(|t| t.3).sum::<f64>())
+                    .fold(0.0, f64::max);
+                nets.pins.push(BlockId(per_pin[0].1));
+                nets.spikes.push(best);
+            }
+            nets.src.push(BlockId(map[per_src[0].0.idx()]));
+            nets.xpins.push(nets.pins.len());
+        }
+        nets
+    }
+
+    pub fn len(&self) -> usize {
+        self.src.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.src.is_empty()
+    }
+
+    /// The multicast spikes per timestep when block `b` sits on chip `chip_of(b)`: per net, per chip other
+    /// than its source's, the largest pin spikes there. Every block the nets name must be on a chip.
+    pub fn cost(&self, chip_of: impl Fn(BlockId) -> ChipId) -> f64 {
+        let mut total = 0.0;
+        let mut per_chip: Vec<(ChipId, f64)> = Vec::new();
+        for n in 0..self.len() {
+            let home = chip_of(self.src[n]);
+            per_chip.clear();
+            for i in self.xpins[n]..self.xpins[n + 1] {
+                let c = chip_of(self.pins[i]);
+                if c != home {
+                    per_chip.push((c, self.spikes[i]));
+                }
+            }
+            per_chip.sort_by_key(|t| t.0);
+            for group in per_chip.chunk_by(|x, y| x.0 == y.0) {
+                total += group.iter().map(|t| t.1).fold(0.0, f64::max);
+            }
+        }
+        total
+    }
+}
+
+/// [`Nets`] over a [`BlockGraph`]'s vertices, with the graph's integer weight scale (each pin weighs at
+/// least 1, as each edge does), and each vertex's incident nets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HyperGraph {
+    src: Vec<u32>,
+    xpins: Vec<usize>,
+    pins: Vec<u32>,
+    w: Vec<i64>,
+    /// Nets vertex `v` is the source or a pin of: `inc[xinc[v]..xinc[v + 1]]`, ascending, distinct.
+    xinc: Vec<usize>,
+    inc: Vec<u32>,
+}
+
+impl HyperGraph {
+    /// `nets` over the blocks of the network `g` was built from.
+    pub fn new(g: &BlockGraph, nets: &Nets, n_blocks: usize) -> HyperGraph {
+        let mut local = vec![u32::MAX; n_blocks];
+        for (v, b) in g.blocks.iter().enumerate() {
+            local[b.idx()] = v as u32;
+        }
+        let w = nets
+            .spikes
+            .iter()
+            .map(|&s| ((s * g.scale).round() as i64).max(1))
+            .collect();
+        let src: Vec<u32> = nets.src.iter().map(|b| local[b.idx()]).collect();
+        let pins: Vec<u32> = nets.pins.iter().map(|b| local[b.idx()]).collect();
+        let n = g.n();
+        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (net, &s) in src.iter().enumerate() {
+            lists[s as usize].push(net as u32);
+            for &p in &pins[nets.xpins[net]..nets.xpins[net + 1]] {
+                lists[p as usize].push(net as u32);
+            }
+        }
+        let mut xinc = Vec::with_capacity(n + 1);
+        let mut inc = Vec::new();
+        xinc.push(0);
+        for mut l in lists {
+            l.sort_unstable();
+            l.dedup();
+            inc.extend(l);
+            xinc.push(inc.len());
+        }
+        HyperGraph {
+            src,
+            xpins: nets.xpins.clone(),
+            pins,
+            w,
+            xinc,
+            inc,
+        }
+    }
+
+    /// Appends up to [`CO_PINS`] other pins of each net `v` is a pin of: blocks that gain by sharing a
+    /// chip with `v` though no edge joins them (they hear the same source).
+    fn co_pins(&self, v: usize, out: &mut Vec<usize>) {
+        for &n in self.incident(v) {
+            let n = n as usize;
+            if self.src[n] as usize == v {
+                continue;
+            }
+            let pins = &self.pins[self.xpins[n]..self.xpins[n + 1]];
+            out.extend(
+                pins.iter()
+                    .map(|&p| p as usize)
+                    .filter(|&p| p != v)
+                    .take(CO_PINS),
+            );
+        }
+    }
+
+    fn incident(&self, v: usize) -> &[u32] {
+        &self.inc[self.xinc[v]..self.xinc[v + 1]]
+    }
+
+    /// The integer cost of net `n` under `part`; `best` is zero-filled scratch of one entry per part.
+    fn net_cost(&self, n: usize, part: &[u32], best: &mut [i64], touched: &mut Vec<u32>) -> i64 {
+        let home = part[self.src[n] as usize];
+        for i in self.xpins[n]..self.xpins[n + 1] {
+            let p = part[self.pins[i] as usize];
+            if p != home {
+                if best[p as usize] == 0 {
+                    touched.push(p);
+                }
+                best[p as usize] = best[p as usize].max(self.w[i]);
+            }
+        }
+        let mut sum = 0;
+        for &p in touched.iter() {
+            sum += best[p as usize];
+            best[p as usize] = 0;
+        }
+        touched.clear();
+        sum
+    }
+
+    /// The multicast cut of `part` in integer units.
+    pub fn cut(&self, part: &[u32], k: usize) -> i64 {
+        let mut best = vec![0; k];
+        let mut touched = Vec::new();
+        (0..self.src.len())
+            .map(|n| self.net_cost(n, part, &mut best, &mut touched))
+            .sum()
+    }
+}
+
+/// Scratch for gain evaluation: which nets a move touches, and the per-part maxima of one net.
+struct Eval {
+    best: Vec<i64>,
+    touched: Vec<u32>,
+    /// Invariant: `stamp[n] == round` exactly for the nets in `nets`.
+    stamp: Vec<u32>,
+    round: u32,
+    nets: Vec<u32>,
+}
+
+impl Eval {
+    fn new(h: &HyperGraph, k: usize) -> Eval {
+        Eval {
+            best: vec![0; k],
+            touched: Vec::new(),
+            stamp: vec![0; h.src.len()],
+            round: 0,
+            nets: Vec::new(),
+        }
+    }
+
+    /// Collects the nets incident to the vertices `vs`, each once.
+    fn collect(&mut self, h: &HyperGraph, vs: &[usize]) {
+        self.round = self.round.wrapping_add(1);
+        if self.round == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = u32::MAX);
+            self.round = 1;
+        }
+        self.nets.clear();
+        for &v in vs {
+            for &n in h.incident(v) {
+                if self.stamp[n as usize] != self.round {
+                    self.stamp[n as usize] = self.round;
+                    self.nets.push(n);
+                }
+            }
+        }
+    }
+
+    fn cost(&mut self, h: &HyperGraph, part: &[u32]) -> i64 {
+        let mut sum = 0;
+        for i in 0..self.nets.len() {
+            let n = self.nets[i] as usize;
+            sum += h.net_cost(n, part, &mut self.best, &mut self.touched);
+        }
+        sum
+    }
+
+    /// How much the cut drops when each `(v, to)` of `moves` is made (negative: it rises). `part` is
+    /// left as it was.
+    fn gain(&mut self, h: &HyperGraph, part: &mut [u32], moves: &[(usize, u32)]) -> i64 {
+        let vs: Vec<usize> = moves.iter().map(|m| m.0).collect();
+        self.collect(h, &vs);
+        let before = self.cost(h, part);
+        let old: Vec<u32> = moves.iter().map(|&(v, _)| part[v]).collect();
+        for &(v, to) in moves {
+            part[v] = to;
+        }
+        let after = self.cost(h, part);
+        for (&(v, _), &p) in moves.iter().zip(&old) {
+            part[v] = p;
+        }
+        before - after
+    }
+}
+
+/// The vertices of each part, in a list that supports moving a vertex in O(1).
+struct Members {
+    lists: Vec<Vec<usize>>,
+    /// Invariant: `lists[part[v]][pos[v]] == v`.
+    pos: Vec<usize>,
+}
+
+impl Members {
+    fn new(part: &[u32], k: usize) -> Members {
+        let mut lists = vec![Vec::new(); k];
+        let mut pos = vec![0; part.len()];
+        for (v, &p) in part.iter().enumerate() {
+            pos[v] = lists[p as usize].len();
+            lists[p as usize].push(v);
+        }
+        Members { lists, pos }
+    }
+
+    fn of(&self, p: u32) -> &[usize] {
+        &self.lists[p as usize]
+    }
+
+    fn relocate(&mut self, v: usize, from: u32, to: u32) {
+        let list = &mut self.lists[from as usize];
+        let i = self.pos[v];
+        list.swap_remove(i);
+        if let Some(&moved) = list.get(i) {
+            self.pos[moved] = i;
+        }
+        self.pos[v] = self.lists[to as usize].len();
+        self.lists[to as usize].push(v);
+    }
+}
+
+/// What [`refine`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HyperStats {
+    pub passes: usize,
+    pub moves: usize,
+    pub cut_before: i64,
+    pub cut_after: i64,
+}
+
+/// Passes of [`refine`] the allocators run (it usually stops earlier, at a pass without improvement).
+pub const HYPER_PASSES: usize = 8;
+
+/// How many other pins of one net [`HyperGraph::co_pins`] offers.
+const CO_PINS: usize = 32;
+
+/// How many of a vertex's neighbours in a full part are tried as swap partners.
+const SWAP_CANDIDATES: usize = 16;
+
+/// Lowers the multicast cut of `part` (one part per vertex of `g`, part sizes within `cap`) by local
+/// search: passes over the vertices in a seeded random order, each moved to the neighbouring part where
+/// the cut drops most, or, when that part is full, swapped with the neighbour there whose swap drops it
+/// most (each gain exact: the incident nets are re-evaluated). Stops after `max_passes`, a pass without
+/// improvement, or when `expired`. Never raises the cut; capacities hold after every step.
+pub fn refine(
+    g: &BlockGraph,
+    h: &HyperGraph,
+    part: &mut [u32],
+    cap: &[u32],
+    seed: u64,
+    max_passes: usize,
+    expired: &dyn Fn() -> bool,
+) -> HyperStats {
+    let k = cap.len();
+    let mut sizes = g.part_sizes(part, k as u32);
+    let mut eval = Eval::new(h, k);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let before = h.cut(part, k);
+    let mut stats = HyperStats {
+        cut_before: before,
+        cut_after: before,
+        ..HyperStats::default()
+    };
+    let mut order: Vec<usize> = (0..g.n()).collect();
+    let mut targets: Vec<u32> = Vec::new();
+    let mut near: Vec<usize> = Vec::new();
+    let mut members = Members::new(part, k);
+    for _ in 0..max_passes {
+        stats.passes += 1;
+        order.shuffle(&mut rng);
+        let mut gained = 0;
+        for &v in &order {
+            if expired() {
+                break;
+            }
+            let from = part[v];
+            near.clear();
+            near.extend(g.neighbors(v).map(|(u, _)| u));
+            h.co_pins(v, &mut near);
+            targets.clear();
+            targets.extend(near.iter().map(|&u| part[u]).filter(|&p| p != from));
+            targets.sort_unstable();
+            targets.dedup();
+            // Best step: (gain, v's target, swap partner).
+            let mut best: (i64, u32, Option<usize>) = (0, from, None);
+            for &to in &targets {
+                let wv = g.vwgt[v];
+                if sizes[to as usize] + wv <= cap[to as usize] {
+                    let gain = eval.gain(h, part, &[(v, to)]);
+                    if gain > best.0 {
+                        best = (gain, to, None);
+                    }
+                    continue;
+                }
+                // v's neighbours there first, then the part's other members in list order.
+                let mut partners: Vec<usize> =
+                    near.iter().copied().filter(|&u| part[u] == to).collect();
+                partners.sort_unstable();
+                partners.dedup();
+                partners.truncate(SWAP_CANDIDATES);
+                for &u in members.of(to) {
+                    if partners.len() >= SWAP_CANDIDATES {
+                        break;
+                    }
+                    if !partners.contains(&u) {
+                        partners.push(u);
+                    }
+                }
+                partners.retain(|&u| {
+                    let wu = g.vwgt[u];
+                    sizes[to as usize] - wu + wv <= cap[to as usize]
+                        && sizes[from as usize] - wv + wu <= cap[from as usize]
+                });
+                for u in partners {
+                    let gain = eval.gain(h, part, &[(v, to), (u, from)]);
+                    if gain > best.0 {
+                        best = (gain, to, Some(u));
+                    }
+                }
+            }
+            if best.0 > 0 {
+                let (gain, to, partner) = best;
+                part[v] = to;
+                members.relocate(v, from, to);
+                sizes[from as usize] -= g.vwgt[v];
+                sizes[to as usize] += g.vwgt[v];
+                if let Some(u) = partner {
+                    part[u] = from;
+                    members.relocate(u, to, from);
+                    sizes[to as usize] -= g.vwgt[u];
+                    sizes[from as usize] += g.vwgt[u];
+                }
+                gained += gain;
+                stats.moves += 1;
+            }
+        }
+        stats.cut_after -= gained;
+        if gained == 0 || expired() {
+            break;
+        }
+    }
+    debug_assert_eq!(stats.cut_after, h.cut(part, k));
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snn_graph::{Adjacency, Block, Edge};
+
+    fn net(n: u32, edges: &[(u32, u32, f64)], host: &[u32]) -> Network {
+        let blocks = (0..n)
+            .map(|b| {
+                let block = Block::new(format!("b{b}"), 1);
+                if host.contains(&b) {
+                    block.on_host()
+                } else {
+                    block
+                }
+            })
+            .collect();
+        let edges = edges
+            .iter()
+            .map(|&(s, d, w)| Edge::new(BlockId(s), BlockId(d), w))
+            .collect();
+        Network::new("t", blocks, edges).unwrap()
+    }
+
+    #[test]
+    fn nets_merge_parallel_edges_and_drop_host_blocks() {
+        // 0 -> 1 twice (2 + 3), 0 -> 2 (4), 0 -> host 3, host 3 -> 1, 2 -> 1 (1).
+        let n = net(
+            4,
+            &[
+                (0, 1, 2.0),
+                (0, 2, 4.0),
+                (0, 1, 3.0),
+                (0, 3, 9.0),
+                (3, 1, 9.0),
+                (2, 1, 1.0),
+            ],
+            &[3],
+        );
+        let nets = Nets::new(&n);
+        assert_eq!(nets.src, [BlockId(0), BlockId(2)]);
+        assert_eq!(nets.xpins, [0, 2, 3]);
+        assert_eq!(nets.pins, [BlockId(1), BlockId(2), BlockId(1)]);
+        assert_eq!(nets.spikes, [5.0, 4.0, 1.0]);
+        // 0 on chip 0, 1 and 2 on chip 1: net 0 costs max(5, 4); net 1 is inside chip 1.
+        let chips = [0, 1, 1, 0];
+        assert_eq!(nets.cost(|b| ChipId(chips[b.idx()])), 5.0);
+        // Merging 0 and 1 into one core: net 0 keeps only pin 2, net 1's pin becomes the merged core.
+        let merged = Nets::contracted(&n, &[0, 0, 1, 2]);
+        assert_eq!(merged.src, [BlockId(0), BlockId(1)]);
+        assert_eq!(merged.pins, [BlockId(1), BlockId(0)]);
+        assert_eq!(merged.spikes, [4.0, 1.0]);
+    }
+
+    #[test]
+    fn contraction_keeps_each_source_apart() {
+        // Sources 0 and 1 share a core; 0 -> 2 (3 spikes), 1 -> 3 (5 spikes); 2 and 3 share another.
+        let n = net(4, &[(0, 2, 3.0), (1, 3, 5.0), (0, 3, 1.0)], &[]);
+        let merged = Nets::contracted(&n, &[0, 0, 1, 1]);
+        // Two nets from core 0 to core 1: 0's largest pair total (3) and 1's (5).
+        assert_eq!(merged.src, [BlockId(0), BlockId(0)]);
+        assert_eq!(merged.spikes, [3.0, 5.0]);
+        assert_eq!(merged.cost(|b| ChipId(b.0)), 8.0);
+        assert_eq!(Nets::new(&n).cost(|b| ChipId(b.0 / 2)), 8.0);
+    }
+
+    /// A source on a chip of its own sends to two blocks on two other chips: gathering them on one chip
+    /// halves its multicast traffic (the unicast cut stays the same), though no edge joins them.
+    #[test]
+    fn refine_gathers_the_destinations_of_a_source() {
+        let n = net(3, &[(0, 1, 1.0), (0, 2, 1.0)], &[]);
+        let g = BlockGraph::new(&n, &Adjacency::new(&n));
+        let h = HyperGraph::new(&g, &Nets::new(&n), n.n_blocks());
+        let mut part = vec![0, 1, 2];
+        let cap = [1, 2, 2];
+        let stats = refine(&g, &h, &mut part, &cap, 1, 10, &|| false);
+        let one = g.scale as i64;
+        assert_eq!((stats.cut_before, stats.cut_after), (2 * one, one));
+        assert_eq!(h.cut(&part, 3), one);
+        assert_eq!(part[0], 0);
+        assert_eq!(part[1], part[2]);
+        assert!(g.part_sizes(&part, 3).iter().zip(cap).all(|(s, c)| *s <= c));
+    }
+
+    /// Two full chips: a swap is the only way to gather the destinations.
+    #[test]
+    fn refine_swaps_between_full_parts() {
+        // 0 sends to 1 and 2; 3 sends to 4 and 5. Start: {0, 3}, {1, 4}, {2, 5}, chips of 2.
+        let n = net(
+            6,
+            &[(0, 1, 1.0), (0, 2, 1.0), (3, 4, 1.0), (3, 5, 1.0)],
+            &[],
+        );
+        let g = BlockGraph::new(&n, &Adjacency::new(&n));
+        let h = HyperGraph::new(&g, &Nets::new(&n), n.n_blocks());
+        let mut part = vec![0, 1, 2, 0, 1, 2];
+        let stats = refine(&g, &h, &mut part, &[2, 2, 2], 3, 10, &|| false);
+        let one = g.scale as i64;
+        assert_eq!((stats.cut_before, stats.cut_after), (4 * one, 2 * one));
+        assert_eq!(g.part_sizes(&part, 3), [2, 2, 2]);
+    }
+}
