@@ -64,6 +64,7 @@ fn bench(c: &mut Criterion) {
         steps: 1000,
         seed: 1,
         precompute: false,
+        ..EmuOptions::default()
     };
     g.bench_function("nahuku32-layered-4000/1000-steps", |b| {
         b.iter(|| emulate(&net, &topo, &placement, &opts, None).expect("emulates"))
@@ -80,6 +81,7 @@ fn bench(c: &mut Criterion) {
         steps: 100,
         seed: 1,
         precompute: false,
+        ..EmuOptions::default()
     };
     g.bench_function("loihi-8x1024/100-steps", |b| {
         b.iter(|| emulate(&net, &loihi, &placement, &opts, None).expect("emulates"))

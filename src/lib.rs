@@ -71,6 +71,11 @@ pub struct Options {
     pub window: usize,
     /// The solver behind the `ilp` allocator and refiner.
     pub solver: alloc::ilp::Backend,
+    /// Several blocks may share a core (see [`alloc::pack`]): every allocator but `greedy` and
+    /// `round-robin` (nengo-loihi's one block per core) then places packed cores.
+    pub pack: bool,
+    /// The traffic model the traffic-aware allocators, refiners and the ILP minimise.
+    pub traffic: hardware::TrafficModel,
 }
 
 impl Default for Options {
@@ -84,6 +89,8 @@ impl Default for Options {
             objective: alloc::Objective::default(),
             window: alloc::ilp::DEFAULT_WINDOW,
             solver: alloc::ilp::Backend::Microlp,
+            pack: false,
+            traffic: hardware::TrafficModel::Unicast,
         }
     }
 }
@@ -136,8 +143,35 @@ pub fn rules(topo: &Topology, opts: &Options) -> Result<Rules, Error> {
     };
     Ok(Rules {
         chips,
-        packing: false,
+        packing: opts.pack,
     })
+}
+
+/// The allocators bound to nengo-loihi's one block per core, which `--pack` leaves as they are.
+pub const UNPACKABLE: &[&str] = &["greedy", "round-robin"];
+
+/// The allocator of `opts`: its pipeline, wrapped in [`alloc::Packed`] with `pack`.
+fn build_allocator(opts: &Options) -> Result<Box<dyn Allocator>, Error> {
+    let objective = opts.objective.under(opts.traffic).map_err(Error::Options)?;
+    let ilp = alloc::IlpConfig {
+        objective,
+        window: opts.window,
+        backend: opts.solver,
+        ..alloc::IlpConfig::default()
+    };
+    let allocator = alloc::pipeline_with(&opts.allocator, &opts.refine, &ilp)
+        .map_err(|e| Error::Options(e.to_string()))?;
+    if !opts.pack {
+        return Ok(allocator);
+    }
+    if UNPACKABLE.contains(&opts.allocator.as_str()) {
+        return Err(Error::Options(format!(
+            "--pack does not apply to {}: it keeps nengo-loihi's one block per core (pack with \
+             greedy-interchip, metis or ilp)",
+            opts.allocator
+        )));
+    }
+    Ok(Box::new(alloc::Packed { inner: allocator }))
 }
 
 /// Places `net` on `topo` with the allocator `opts` names, checks the result with the one validator, and
@@ -146,17 +180,11 @@ pub fn place(net: &Network, topo: &Topology, opts: &Options) -> Result<(Placemen
     if opts.window == 0 {
         return Err(Error::Options("--window must be at least 1 block".into()));
     }
-    let ilp = alloc::IlpConfig {
-        objective: opts.objective,
-        window: opts.window,
-        backend: opts.solver,
-        ..alloc::IlpConfig::default()
-    };
-    let allocator = alloc::pipeline_with(&opts.allocator, &opts.refine, &ilp)
-        .map_err(|e| Error::Options(e.to_string()))?;
+    let allocator = build_allocator(opts)?;
     let rules = rules(topo, opts)?;
     let mut ctx = Ctx::new(opts.seed, rules);
     ctx.deadline = opts.deadline;
+    ctx.traffic = opts.traffic;
     let start = Instant::now();
     let placement = allocator.allocate(net, topo, &mut ctx)?;
     let elapsed = start.elapsed().as_secs_f64();
@@ -167,6 +195,8 @@ pub fn place(net: &Network, topo: &Topology, opts: &Options) -> Result<(Placemen
             source,
         })?;
     let mut report = Report::new(net, topo, &placement, elapsed);
+    report.traffic = opts.traffic.name();
+    report.pack = opts.pack;
     report.ilp = ctx.ilp.as_ref().map(ilp_json);
     Ok((placement, report))
 }
@@ -211,8 +241,11 @@ pub struct CompareOptions {
     /// The placement options every candidate shares (seed, chips, deadline, ILP settings); its
     /// `allocator` and `refine` are ignored.
     pub place: Options,
-    /// How every placement is emulated.
+    /// How every placement is emulated (its `traffic` is `place.traffic`'s).
     pub emu: emu::EmuOptions,
+    /// Also run every candidate that can pack (not [`UNPACKABLE`]) with `--pack`, as `<candidate>+pack`
+    /// right after it, so packed and unpacked rows sit side by side.
+    pub pack: bool,
 }
 
 /// The candidates `--allocator auto` tries, and `compare` without `--allocators`: every allocator but the
@@ -232,25 +265,40 @@ pub fn all_candidates() -> Vec<String> {
     v
 }
 
-/// Splits `metis+fm` into the allocator and its refiners.
-fn split_candidate(name: &str) -> (String, Vec<String>) {
+/// Splits `metis+fm+pack` into the allocator, its refiners, and whether it packs (a `pack` part).
+fn split_candidate(name: &str) -> (String, Vec<String>, bool) {
     let mut parts = name.split('+').map(str::to_string);
     let first = parts.next().unwrap_or_default();
-    (first, parts.collect())
+    let (packs, refine): (Vec<String>, Vec<String>) = parts.partition(|p| p == "pack");
+    (first, refine, !packs.is_empty())
 }
 
 /// Checks the options before anything runs: known names (an unknown one lists the known ones), no
 /// duplicates, emulator options in range.
 fn check_compare(opts: &CompareOptions) -> Result<Vec<String>, Error> {
     opts.emu.check()?;
-    let names: Vec<String> = if opts.candidates.is_empty() {
+    let asked: Vec<String> = if opts.candidates.is_empty() {
         AUTO_CANDIDATES.iter().map(|s| s.to_string()).collect()
     } else {
         opts.candidates.clone()
     };
+    let mut names = Vec::with_capacity(asked.len() * 2);
+    for name in asked {
+        let (a, _, packs) = split_candidate(&name);
+        let also = opts.pack && !packs && !UNPACKABLE.contains(&a.as_str());
+        names.push(name.clone());
+        if also {
+            names.push(format!("{name}+pack"));
+        }
+    }
     for (i, name) in names.iter().enumerate() {
-        let (a, refine) = split_candidate(name);
-        alloc::pipeline(&a, &refine).map_err(|e| Error::Options(e.to_string()))?;
+        let (allocator, refine, pack) = split_candidate(name);
+        build_allocator(&Options {
+            allocator,
+            refine,
+            pack,
+            ..opts.place.clone()
+        })?;
         if names[..i].contains(name) {
             return Err(Error::Options(format!(
                 "allocator {name:?} is listed twice"
@@ -267,15 +315,20 @@ fn run_candidate(
     name: &str,
     opts: &CompareOptions,
 ) -> Result<report::Placed, Error> {
-    let (allocator, refine) = split_candidate(name);
+    let (allocator, refine, pack) = split_candidate(name);
     let place_opts = Options {
         allocator,
         refine,
+        pack,
         ..opts.place.clone()
     };
     let (placement, mut rep) = place(net, topo, &place_opts)?;
+    let emu_opts = emu::EmuOptions {
+        traffic: opts.place.traffic,
+        ..opts.emu.clone()
+    };
     // The emulator's own progress is not reported: the candidates are the unit of progress here.
-    let em = emulate(net, topo, &placement, &opts.emu, &mut rep, None)?;
+    let em = emulate(net, topo, &placement, &emu_opts, &mut rep, None)?;
     let (pace, share) = em
         .pace
         .first()

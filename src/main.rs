@@ -14,7 +14,9 @@ use snn_place::frontend::{
     build, generate, keras_to_layers, parse_layers, GenKind, GenOptions, KerasOptions, Limits,
 };
 use snn_place::graph::{read_net_file, write_net, write_net_gz, Network};
-use snn_place::hardware::{load_topology, topology_json, Topology, DEFAULT_PRESET, PRESETS};
+use snn_place::hardware::{
+    load_topology, topology_json, Topology, TrafficModel, DEFAULT_PRESET, PRESETS,
+};
 use snn_place::placement::{read_placement_file, write_placement, Placement, Report, Rules};
 use snn_place::{Options, DEFAULT_ALLOCATOR};
 
@@ -111,6 +113,10 @@ struct PlaceArgs {
     /// Also emulate the placement and report the time per timestep, e.g. --emulate --steps 500.
     #[arg(long)]
     emulate: bool,
+    /// Let several blocks share a core (summed limits, at most the topology's core.max_blocks),
+    /// blocks that talk first; not with greedy or round-robin (nengo-loihi's one block per core).
+    #[arg(long)]
+    pack: bool,
     #[command(flatten)]
     emu: EmuArgs,
 }
@@ -125,6 +131,11 @@ struct EmuArgs {
     /// probe outputs still do.
     #[arg(long)]
     precompute: bool,
+    /// How spikes reach other chips: unicast (one message per destination core, Loihi 1) or multicast
+    /// (one per destination chip, replicated there: Loihi 2, SpiNNaker). The traffic-aware allocators,
+    /// refiners and the ILP minimise it; the emulator counts messages by it, e.g. --traffic multicast.
+    #[arg(long, value_name = "MODEL", default_value = "unicast", value_parser = parse_traffic)]
+    traffic: TrafficModel,
 }
 
 #[derive(Args)]
@@ -208,6 +219,10 @@ struct CompareArgs {
     /// output.
     #[arg(long)]
     no_timing: bool,
+    /// Also run each candidate that can pack (all but greedy and round-robin) with --pack, as a
+    /// `<candidate>+pack` row beside it; a candidate can also be named so, e.g. metis+fm+pack.
+    #[arg(long)]
+    pack: bool,
 }
 
 #[derive(Args)]
@@ -319,6 +334,8 @@ fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
         objective: args.objective,
         window: args.window,
         solver: args.solver,
+        pack: args.pack,
+        traffic: args.emu.traffic,
     };
     let placed = if args.allocator == "auto" {
         place_auto(&net, &topo, opts, args)
@@ -373,11 +390,8 @@ fn place_auto(
     let copts = snn_place::CompareOptions {
         candidates: Vec::new(),
         place: opts,
-        emu: EmuOptions {
-            steps: args.emu.steps,
-            seed: args.seed,
-            precompute: args.emu.precompute,
-        },
+        emu: emu_options(&args.emu, args.seed),
+        pack: false,
     };
     let (placement, report, rows) = snn_place::place_auto(net, topo, &copts)?;
     let others = rows
@@ -422,13 +436,11 @@ fn run_compare(args: &CompareArgs) -> Result<(), Failure> {
             chips: args.chips,
             deadline: limit
                 .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s)),
+            traffic: args.emu.traffic,
             ..Options::default()
         },
-        emu: EmuOptions {
-            steps: args.emu.steps,
-            seed: args.seed,
-            precompute: args.emu.precompute,
-        },
+        emu: emu_options(&args.emu, args.seed),
+        pack: args.pack,
     };
     let verbose = io::stderr().is_terminal();
     let tick = |name: &str| {
@@ -493,6 +505,8 @@ fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
         .map_err(|e| anyhow!(e).context(display(&args.placement)))
         .map_err(fail(exit::BAD_INPUT))?;
     let mut report = Report::new(&net, &topo, &placement, 0.0);
+    report.traffic = args.emu.traffic.name();
+    report.pack = shares_cores(&placement);
     let em = emulate(
         &net,
         &topo,
@@ -503,6 +517,25 @@ fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
         &mut report,
     )?;
     print_report(&report, Some(&em), &net, &topo, args.json)
+}
+
+/// The emulator's options from the command line.
+fn emu_options(args: &EmuArgs, seed: u64) -> EmuOptions {
+    EmuOptions {
+        steps: args.steps,
+        seed,
+        precompute: args.precompute,
+        traffic: args.traffic,
+    }
+}
+
+/// Whether some core of `p` holds more than one block.
+fn shares_cores(p: &Placement) -> bool {
+    let mut cores: Vec<_> = p.slots().iter().filter(|s| s.chip().is_some()).collect();
+    let n = cores.len();
+    cores.sort_unstable();
+    cores.dedup();
+    cores.len() < n
 }
 
 /// Runs the emulator with a progress bar on standard error when it is a terminal and the output is not
@@ -516,11 +549,7 @@ fn emulate(
     json: bool,
     report: &mut Report,
 ) -> Result<Emulation, Failure> {
-    let opts = EmuOptions {
-        steps: args.steps,
-        seed,
-        precompute: args.precompute,
-    };
+    let opts = emu_options(args, seed);
     let bar = if !json && io::stderr().is_terminal() && args.steps >= 1000 {
         let bar = ProgressBar::new(args.steps as u64);
         bar.set_style(
@@ -788,6 +817,10 @@ fn parse_solver(s: &str) -> Result<Backend, String> {
 /// `--objective`: a name from the ILP's list.
 fn parse_objective(s: &str) -> Result<Objective, String> {
     Objective::from_name(s)
+}
+
+fn parse_traffic(s: &str) -> Result<TrafficModel, String> {
+    TrafficModel::from_name(s)
 }
 
 /// `--time-limit`: seconds, more than 0 and at most a day.

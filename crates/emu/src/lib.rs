@@ -53,7 +53,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 use snn_graph::Network;
-use snn_hardware::{Topology, TopologyError};
+use snn_hardware::{Topology, TopologyError, TrafficModel};
 use snn_placement::{Placement, PlacementError, Rules};
 
 use model::{Model, PaceId, PaceOf, StepOut};
@@ -71,6 +71,9 @@ pub struct EmuOptions {
     /// Input spikes (edges from host blocks to on-chip blocks) are sent before the run and cost nothing
     /// on the host link per step, as nengo-loihi's `precompute=True` does; probes still count.
     pub precompute: bool,
+    /// How inter-chip messages are counted: one per edge (unicast, Loihi 1) or one per destination chip
+    /// (multicast, replicated there).
+    pub traffic: TrafficModel,
 }
 
 impl Default for EmuOptions {
@@ -79,6 +82,7 @@ impl Default for EmuOptions {
             steps: 1000,
             seed: 0,
             precompute: false,
+            traffic: TrafficModel::Unicast,
         }
     }
 }
@@ -185,6 +189,7 @@ fn prepare(
     topo: &Topology,
     placement: &Placement,
     precompute: bool,
+    traffic: TrafficModel,
 ) -> Result<Model, EmuError> {
     topo.cost.check()?;
     let rules = Rules {
@@ -192,17 +197,18 @@ fn prepare(
         packing: true,
     };
     placement.validate(net, topo, &rules)?;
-    Ok(Model::new(net, topo, placement, precompute))
+    Ok(Model::new(net, topo, placement, precompute, traffic))
 }
 
-/// The expected-value time per step in microseconds: the step time with every block firing its mean.
+/// The expected-value time per step in microseconds: the step time with every block firing its mean
+/// (`opts.steps` and `opts.seed` do not matter).
 pub fn expected_time_us(
     net: &Network,
     topo: &Topology,
     placement: &Placement,
-    precompute: bool,
+    opts: &EmuOptions,
 ) -> Result<f64, EmuError> {
-    let model = prepare(net, topo, placement, precompute)?;
+    let model = prepare(net, topo, placement, opts.precompute, opts.traffic)?;
     Ok(model.expected_step(&mut model.scratch()).time_ns / 1000.0)
 }
 
@@ -233,7 +239,7 @@ pub fn emulate(
     progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<Emulation, EmuError> {
     opts.check()?;
-    let model = prepare(net, topo, placement, opts.precompute)?;
+    let model = prepare(net, topo, placement, opts.precompute, opts.traffic)?;
     let chunk = chunk_len(opts.steps);
     let chunks: Vec<Chunk> = (0..opts.steps.div_ceil(chunk))
         .into_par_iter()
@@ -369,6 +375,7 @@ mod tests {
             steps,
             seed,
             precompute: false,
+            traffic: TrafficModel::Unicast,
         }
     }
 
@@ -408,7 +415,7 @@ mod tests {
         let (net, topo, p) = case;
         let e = emulate(net, topo, p, &opts, None).unwrap();
         assert_eq!(summary(&e), expect);
-        let expected = expected_time_us(net, topo, p, opts.precompute).unwrap();
+        let expected = expected_time_us(net, topo, p, &opts).unwrap();
         assert_eq!(expected, e.analytic_time_per_step_us);
         let t = &e.time_per_step_us;
         assert!(t.p50 <= t.p99 && t.p99 <= t.max && t.mean <= t.max);
@@ -621,6 +628,30 @@ mod tests {
         );
     }
 
+    #[test]
+    fn multicast_sends_one_message_per_destination_chip() {
+        // Each a sends its 50 spikes once to chip 1, replicated there to the four b cores: the link
+        // carries 4 x 50 = 200 messages (2,096 ns), an a core's neuron chain is 970 + 1500 + 50 x 5.1 =
+        // 2,725 ns, a b core still receives 200 messages (3,960 ns) and sets the pace. Expected:
+        // 3,960 + barrier 1,992.3 = 5,952.3 ns.
+        let case = four_to_four("kapoho-bay", 1);
+        let (net, topo, p) = &case;
+        let multicast = EmuOptions {
+            traffic: TrafficModel::Multicast,
+            ..opts(200, 7)
+        };
+        let analytic = expected_time_us(net, topo, p, &multicast).unwrap();
+        assert!((analytic - 5.9523).abs() < 1e-9, "{analytic}");
+        let m = emulate(net, topo, p, &multicast, None).unwrap();
+        let u = emulate(net, topo, p, &opts(200, 7), None).unwrap();
+        // The same draws: every source sends a quarter of its unicast messages between chips.
+        let ratio = u.interchip_messages_per_step / m.interchip_messages_per_step;
+        assert!((ratio - 4.0).abs() < 1e-12, "{ratio}");
+        assert_eq!(m.busiest_links.len(), 1);
+        assert!((m.busiest_links[0].messages - m.interchip_messages_per_step).abs() < 1e-9);
+        assert_eq!(m.pace[0].name, "chip 1 core 0");
+    }
+
     /// `in` (host) sends 100 spikes per step to `a` (core 0), which sends its firing to `probe` (host).
     fn host_io() -> Case {
         let mut a = Block::new("a", 100);
@@ -742,7 +773,7 @@ mod tests {
     fn the_mean_converges_and_stays_above_the_expected_time() {
         for case in [feed_forward(64, 0.01), random_case(2, 200, "nahuku8")] {
             let (net, topo, p) = &case;
-            let analytic = expected_time_us(net, topo, p, false).unwrap();
+            let analytic = expected_time_us(net, topo, p, &EmuOptions::default()).unwrap();
             let means = |steps| -> Vec<f64> {
                 (0..8)
                     .map(|seed| {
@@ -768,7 +799,7 @@ mod tests {
         // On the 1%-rate SANA-FE case the maximum of 16 independent loads sets the time: every mean lies
         // clearly above.
         let (net, topo, p) = feed_forward(64, 0.01);
-        let analytic = expected_time_us(&net, &topo, &p, false).unwrap();
+        let analytic = expected_time_us(&net, &topo, &p, &EmuOptions::default()).unwrap();
         for seed in 0..8 {
             let e = emulate(&net, &topo, &p, &opts(100, seed), None).unwrap();
             assert!(e.time_per_step_us.mean > analytic + 0.1);
@@ -873,7 +904,7 @@ mod tests {
             };
             let topo = Topology::preset("kapoho-bay").unwrap();
             let p = Placement::new(slots, "t", 0);
-            let o = EmuOptions { steps, seed: 1, precompute };
+            let o = EmuOptions { steps, seed: 1, precompute, ..EmuOptions::default() };
             let got = emulate(&net, &topo, &p, &o, None);
             // Right-kind placements fail only on a core's capacity (compartments or blocks per core).
             if let (false, Err(e)) = (corrupt, &got) {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use rand::Rng;
 use rand_distr::{Binomial, Distribution};
-use snn_graph::Network;
-use snn_hardware::{ChipId, CoreId, CostModel, Link, Topology};
+use snn_graph::{BlockId, Network};
+use snn_hardware::{ChipId, CoreId, CostModel, Link, Topology, TrafficModel};
 use snn_placement::{Placement, Slot};
 
 use crate::binomial::BinomialTable;
@@ -146,7 +146,13 @@ pub(crate) struct Model {
 
 impl Model {
     /// Builds the model. The placement must have one valid slot per block (the caller validates it).
-    pub(crate) fn new(net: &Network, topo: &Topology, p: &Placement, precompute: bool) -> Model {
+    pub(crate) fn new(
+        net: &Network,
+        topo: &Topology,
+        p: &Placement,
+        precompute: bool,
+        traffic: TrafficModel,
+    ) -> Model {
         let cost = &topo.cost;
         let slots = p.slots();
         let mut cores: Vec<(ChipId, CoreId)> = slots
@@ -193,6 +199,8 @@ impl Model {
         let mut sources = Vec::with_capacity(net.n_blocks());
         let mut targets: Vec<(u32, f64)> = Vec::with_capacity(net.edges().len());
         let mut run: Vec<(u32, f64)> = Vec::new();
+        // This source's inter-chip edges: (destination chip, destination block, spikes).
+        let mut remote: Vec<(ChipId, BlockId, f64)> = Vec::new();
         let (mut max_hops, mut noc_ns, mut has_host) = (0u32, 0.0f64, false);
         let mut tables = Tables::new();
         for (b, block) in net.blocks().iter().enumerate() {
@@ -209,10 +217,14 @@ impl Model {
             };
             let (mut send_ns, mut host_msgs, mut interchip_msgs) = (0.0, 0.0, 0.0);
             run.clear();
+            remote.clear();
             for &i in &out_edges[b] {
                 let e = &net.edges()[i];
                 let dst_slot = slots[e.dst.idx()];
-                if core != NO_CORE {
+                let crosses =
+                    matches!((src_slot.chip(), dst_slot.chip()), (Some(a), Some(c)) if a != c);
+                // Multicast sends one message per other chip: counted below, per chip.
+                if core != NO_CORE && !(crosses && traffic == TrafficModel::Multicast) {
                     send_ns += e.spikes * cost.message_send_ns;
                 }
                 let dst_core = core_idx(dst_slot);
@@ -223,13 +235,7 @@ impl Model {
                 match (src_slot, dst_slot) {
                     (Slot::Core { chip: a, core: ca }, Slot::Core { chip: b, core: cb }) => {
                         if a != b {
-                            interchip_msgs += e.spikes;
-                            if e.spikes > 0.0 {
-                                max_hops = max_hops.max(topo.chip_hops(a, b));
-                                for l in topo.route(a, b) {
-                                    run.push((n_cores + link_idx[l.slot()], e.spikes));
-                                }
-                            }
+                            remote.push((b, e.dst, e.spikes));
                         } else if e.spikes > 0.0 {
                             noc_ns = noc_ns.max(tile_route_ns(topo, cost, ca, cb));
                         }
@@ -241,6 +247,22 @@ impl Model {
                     _ => {
                         host_msgs += e.spikes;
                         has_host |= e.spikes > 0.0;
+                    }
+                }
+            }
+            // Messages to other chips: one per edge (unicast), or one per destination chip, the largest
+            // pair total there (multicast: replicated at the destination chip), as `Metrics` counts them.
+            if let Some(a) = src_slot.chip() {
+                for (b, spikes) in chip_messages(&mut remote, traffic) {
+                    interchip_msgs += spikes;
+                    if traffic == TrafficModel::Multicast {
+                        send_ns += spikes * cost.message_send_ns;
+                    }
+                    if spikes > 0.0 {
+                        max_hops = max_hops.max(topo.chip_hops(a, b));
+                        for l in topo.route(a, b) {
+                            run.push((n_cores + link_idx[l.slot()], spikes));
+                        }
                     }
                 }
             }
@@ -384,6 +406,32 @@ impl Scratch {
     /// The last step's messages per link, in [`Model::links`] order.
     pub(crate) fn link_msgs(&self) -> &[f64] {
         &self.acc[self.neuron.len()..]
+    }
+}
+
+/// The messages a source sends to each other chip, from its inter-chip edges `remote` (destination chip,
+/// destination block, spikes), in edge order per chip: unicast, each edge's spikes; multicast, per chip
+/// the largest total of the parallel edges to one block there.
+fn chip_messages(
+    remote: &mut [(ChipId, BlockId, f64)],
+    traffic: TrafficModel,
+) -> Vec<(ChipId, f64)> {
+    match traffic {
+        TrafficModel::Unicast => remote.iter().map(|t| (t.0, t.2)).collect(),
+        TrafficModel::Multicast => {
+            // A stable sort keeps edge order within a pair, so the sums are the same every run.
+            remote.sort_by_key(|t| (t.0, t.1));
+            remote
+                .chunk_by(|x, y| x.0 == y.0)
+                .map(|per_chip| {
+                    let best = per_chip
+                        .chunk_by(|x, y| x.1 == y.1)
+                        .map(|pair| pair.iter().map(|t| t.2).sum::<f64>())
+                        .fold(0.0, f64::max);
+                    (per_chip[0].0, best)
+                })
+                .collect()
+        }
     }
 }
 

@@ -19,6 +19,10 @@ pub struct Report {
     pub topology: String,
     pub allocator: String,
     pub seed: u64,
+    /// The traffic model the allocator minimised: `"unicast"` or `"multicast"` (an extension).
+    pub traffic: &'static str,
+    /// Whether blocks could share cores (`--pack`; an extension).
+    pub pack: bool,
     pub blocks: usize,
     pub edges: usize,
     pub chips_used: usize,
@@ -54,6 +58,8 @@ impl Report {
             topology: topo.name.clone(),
             allocator: p.allocator.clone(),
             seed: p.seed,
+            traffic: "unicast",
+            pack: false,
             blocks: net.n_blocks(),
             edges: net.edges().len(),
             chips_used: m.chips_used,
