@@ -325,7 +325,7 @@ fn run_candidate(
     let (placement, mut rep) = place(net, topo, &place_opts)?;
     let emu_opts = emu::EmuOptions {
         traffic: opts.place.traffic,
-        ..opts.emu.clone()
+        ..opts.emu
     };
     // The emulator's own progress is not reported: the candidates are the unit of progress here.
     let em = emulate(net, topo, &placement, &emu_opts, &mut rep, None)?;
