@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use snn_graph::{Block, BlockId, Edge, Network};
-use snn_hardware::{CoreLimits, CostModel, Grid, Topology};
+use snn_hardware::{CoreLimits, CostModel, Grid, Topology, TrafficModel};
 use snn_placement::{Metrics, Placement, Rules, Slot};
 
-use crate::{by_name, pipeline, AllocError, Ctx, ALLOCATORS};
+use crate::{by_name, pipeline, AllocError, Allocator, Ctx, Fm, Nets, Packed, Refiner, ALLOCATORS};
 
 fn arb_case() -> impl Strategy<Value = (Network, Topology, u32)> {
     (1u32..4, 1u32..4, 1u32..4, 1u32..4).prop_flat_map(|(cx, cy, tiles, cpt)| {
@@ -200,6 +200,117 @@ proptest! {
             // allow that much per edge.
             let slack = 1e-6 * net.edges().len() as f64 + 1e-9;
             prop_assert!(after <= before + slack, "{name}+fm raised traffic: {before} -> {after}");
+        }
+    }
+}
+
+/// The allocators `--pack` applies to (not nengo-loihi's one-block-per-core greedy and round-robin).
+fn packable() -> impl Iterator<Item = &'static str> {
+    fast_allocators()
+        .map(|a| a.0)
+        .filter(|a| !["greedy", "round-robin"].contains(a))
+}
+
+/// Whether every on-chip source reaches each other chip through one edge at most.
+fn one_edge_per_remote_chip(net: &Network, p: &Placement) -> bool {
+    let mut seen: BTreeMap<(BlockId, u32), usize> = BTreeMap::new();
+    for e in net.edges() {
+        if let (Some(a), Some(b)) = (p.slot(e.src).chip(), p.slot(e.dst).chip()) {
+            if a != b {
+                *seen.entry((e.src, b.0)).or_default() += 1;
+            }
+        }
+    }
+    seen.values().all(|&n| n == 1)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn packed_placements_validate_and_never_use_more_cores(
+        (net, topo, chips) in arb_case(),
+        seed in 0u64..4,
+        multicast in any::<bool>(),
+    ) {
+        let packed_rules = Rules { chips, packing: true };
+        let plain_rules = Rules { chips, packing: false };
+        let traffic = if multicast { TrafficModel::Multicast } else { TrafficModel::Unicast };
+        let big = net.blocks().iter().any(|b| !b.host && b.compartments > 1024);
+        for name in packable() {
+            let mut ctx = Ctx::new(seed, packed_rules);
+            ctx.traffic = traffic;
+            let packed = Packed { inner: by_name(name).unwrap() }.allocate(&net, &topo, &mut ctx);
+            let mut ctx = Ctx::new(seed, plain_rules);
+            ctx.traffic = traffic;
+            let plain = by_name(name).unwrap().allocate(&net, &topo, &mut ctx);
+            let p = match (packed, &plain) {
+                (Ok(p), _) => p,
+                (Err(AllocError::Block(_)), _) if big => continue,
+                // Packing needs no more cores than one block per core: it fits whenever that fits.
+                (Err(e), Ok(_)) => return Err(TestCaseError::fail(format!("{name}+pack: {e}"))),
+                (Err(AllocError::Infeasible { .. }), Err(_)) => continue,
+                (Err(e), Err(_)) => return Err(TestCaseError::fail(format!("{name}+pack: {e}"))),
+            };
+            p.validate(&net, &topo, &packed_rules)
+                .map_err(|e| TestCaseError::fail(format!("{name}+pack: {e}")))?;
+            prop_assert_eq!(&p.allocator, &format!("{name}+pack"));
+            let m = Metrics::compute(&net, &topo, &p);
+            let b = brute_force(&net, &topo, &p);
+            prop_assert_eq!(m.cores_used, b.cores_used);
+            prop_assert!(close(m.interchip_spikes, b.interchip_spikes));
+            prop_assert!(close(m.multicast_spikes, b.multicast_spikes));
+            if let Ok(plain) = &plain {
+                let unpacked = Metrics::compute(&net, &topo, plain);
+                prop_assert!(m.cores_used <= unpacked.cores_used,
+                    "{name}: packed {} cores, unpacked {}", m.cores_used, unpacked.cores_used);
+            }
+        }
+    }
+
+    #[test]
+    fn multicast_is_at_most_unicast_and_equal_with_one_edge_per_remote_chip(
+        (net, topo, chips) in arb_case(),
+        seed in 0u64..4,
+    ) {
+        let rules = Rules { chips, packing: false };
+        let Ok(p) = by_name("round-robin").unwrap().allocate(&net, &topo, &mut Ctx::new(seed, rules)) else {
+            return Ok(());
+        };
+        let m = Metrics::compute(&net, &topo, &p);
+        prop_assert!(m.multicast_spikes <= m.interchip_spikes + 1e-9 * (1.0 + m.interchip_spikes));
+        if one_edge_per_remote_chip(&net, &p) {
+            prop_assert!(close(m.multicast_spikes, m.interchip_spikes));
+        }
+        // The hypergraph the allocators optimise counts exactly what the report does.
+        let nets = Nets::new(&net);
+        let cost = nets.cost(|b| p.slot(b).chip().expect("nets hold on-chip blocks"));
+        prop_assert!(close(cost, m.multicast_spikes), "nets {cost} vs report {}", m.multicast_spikes);
+    }
+
+    #[test]
+    fn multicast_refinement_never_raises_multicast_traffic(
+        (net, topo, chips) in arb_case(),
+        seed in 0u64..4,
+    ) {
+        let rules = Rules { chips, packing: false };
+        for name in packable() {
+            let mut ctx = Ctx::new(seed, rules);
+            let plain = match by_name(name).unwrap().allocate(&net, &topo, &mut ctx) {
+                Ok(p) => p,
+                Err(_) => continue,
+            };
+            let mut ctx = Ctx::new(seed, rules);
+            ctx.traffic = TrafficModel::Multicast;
+            let mut refined = plain.clone();
+            Fm::default().refine(&net, &topo, &mut refined, &mut ctx)
+                .map_err(|e| TestCaseError::fail(format!("{name}+fm: {e}")))?;
+            refined.validate(&net, &topo, &rules)
+                .map_err(|e| TestCaseError::fail(format!("{name}+fm: {e}")))?;
+            let before = Metrics::compute(&net, &topo, &plain).multicast_spikes;
+            let after = Metrics::compute(&net, &topo, &refined).multicast_spikes;
+            let slack = 1e-6 * net.edges().len() as f64 + 1e-9;
+            prop_assert!(after <= before + slack, "{name}+fm raised multicast: {before} -> {after}");
         }
     }
 }
