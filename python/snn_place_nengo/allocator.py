@@ -6,7 +6,12 @@ import shutil
 import subprocess
 import tempfile
 
-from nengo_loihi.hardware.allocators import Allocator
+from nengo_loihi.hardware.allocators import (
+    Allocator,
+    core_compartment_cfgs,
+    core_stdp_pre_cfgs,
+    core_vth_cfgs,
+)
 from nengo_loihi.hardware.nxsdk_objects import Board
 
 from .export import block_ids, block_rates_from_ensemble_rates, export_model
@@ -78,6 +83,11 @@ class SnnPlace(Allocator):
         "fewest" (default): ``n_chips`` is a ceiling, as for ``Greedy`` and ``GreedyInterchip``;
         the model goes on the fewest chips that fit. "all": spread over all ``n_chips`` chips
         (snn-place's ``--chips n_chips``), as ``PartitionInterchip`` does.
+    pack : bool
+        snn-place's ``--pack``: several blocks may share a core (their compartments, axons and
+        synapse memory summed within one core's limits, at most 16 blocks); the board's cores then
+        hold several blocks each, with the compartment, threshold and synapse configurations of
+        all of them. Not with ``greedy`` and ``round-robin``.
 
     After a call, ``last_report`` holds snn-place's snn-report/1 and ``last_placement`` its
     snn-placement/1; the board gets them as ``board.snn_place_report`` and
@@ -94,10 +104,12 @@ class SnnPlace(Allocator):
         ensemble_rates=None,
         block_rates=None,
         chips="fewest",
+        pack=False,
     ):
         if chips not in ("fewest", "all"):
             raise ValueError(f"chips must be 'fewest' or 'all', not {chips!r}")
         self.chips = chips
+        self.pack = bool(pack)
         super().__init__()
         self.allocator = str(allocator)
         self.topology = str(topology)
@@ -110,7 +122,8 @@ class SnnPlace(Allocator):
         self.last_placement = None
 
     def __repr__(self):
-        return f"SnnPlace({self.allocator!r}, topology={self.topology!r}, seed={self.seed})"
+        pack = ", pack=True" if self.pack else ""
+        return f"SnnPlace({self.allocator!r}, topology={self.topology!r}, seed={self.seed}{pack})"
 
     def _rates(self, model):
         rates = None
@@ -120,6 +133,38 @@ class SnnPlace(Allocator):
             rates = dict(rates or {})
             rates.update(self.block_rates)
         return rates
+
+    def blocks_to_new_core(self, blocks, chip):
+        """Put several blocks on one new core of ``chip`` (a packed core).
+
+        As nengo-loihi's ``block_to_new_core`` does for one block: the core's compartment and
+        threshold configurations are computed over all its blocks (identical ones shared), then
+        every block's synapses and the STDP configurations are added.
+        """
+        n = sum(block.compartment.n_compartments for block in blocks)
+        if n > 1024:
+            raise SnnPlaceError(f"a packed core would hold {n} compartments (limit 1024)")
+        core = chip.new_core()
+        for block in blocks:
+            core.add_block(block)
+        cfgs, idxs = core_compartment_cfgs(core)
+        for cfg in cfgs:
+            core.add_compartment_cfg(cfg)
+        core.compartment_cfg_idxs = idxs
+        cfgs, idxs = core_vth_cfgs(core)
+        for cfg in cfgs:
+            core.add_vth_cfg(cfg)
+        core.vth_cfg_idxs = idxs
+        for block in blocks:
+            for synapse in block.synapses:
+                core.add_synapse(synapse)
+        cfgs, idxs = core_stdp_pre_cfgs(core)
+        for cfg in cfgs:
+            core.add_stdp_pre_cfg(cfg)
+        core.stdp_pre_cfg_idxs = idxs
+        core.stdp_pre_cfg_idx = None  # set by nengo-loihi's hardware builder
+        core.stdp_cfg_idx = None
+        return core
 
     def place(self, model, n_chips):
         """Run snn-place on the model; return the snn-placement/1 dict."""
@@ -141,6 +186,8 @@ class SnnPlace(Allocator):
                 if chips is not None:
                     cmd += ["--chips", str(chips)]
                 cmd += ["--seed", str(self.seed), "--out", out_path, "--json"]
+                if self.pack:
+                    cmd.append("--pack")
                 cmd += [*self.extra_args, net_path]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 err = proc.stderr.strip()
@@ -219,10 +266,14 @@ class SnnPlace(Allocator):
         for chip_id in chip_ids:
             chip = board.new_chip()
             cores = sorted(by_chip[chip_id], key=lambda c: (c[0], c[1]))
-            if len({c[0] for c in cores}) != len(cores):
+            if not self.pack and len({c[0] for c in cores}) != len(cores):
                 raise SnnPlaceError(f"snn-place put two blocks on one core of chip {chip_id}")
-            for _, _, block in cores:
-                self.block_to_new_core(block, chip)
+            for core_id in sorted({c[0] for c in cores}):
+                blocks = [block for c, _, block in cores if c == core_id]
+                if len(blocks) == 1:
+                    self.block_to_new_core(blocks[0], chip)
+                else:
+                    self.blocks_to_new_core(blocks, chip)
         board.probes.extend(model.probes)
         board.snn_place_chip_ids = chip_ids
         board.snn_place_report = self.last_report

@@ -98,6 +98,27 @@ def test_board_holds_every_block_once_and_beats_greedy_interchip(model):
     assert ours <= greedy, (ours, greedy)
 
 
+def test_packed_board_shares_cores_and_passes_nengo_loihi_validation(model):
+    from nengo_loihi.hardware.validate import validate_board
+
+    plain = SnnPlace("metis")(model, n_chips=N_CHIPS)
+    alloc = SnnPlace("metis", pack=True)
+    board = alloc(model, n_chips=N_CHIPS)
+    blocks = board_blocks(board)
+    assert sorted(id(b) for b in blocks) == sorted(id(b) for b in model.blocks)
+    cores = [core for chip in board.chips for core in chip.cores]
+    plain_cores = [core for chip in plain.chips for core in chip.cores]
+    assert len(cores) < len(plain_cores)
+    assert any(len(core.blocks) > 1 for core in cores)
+    for core in cores:
+        assert len(core.blocks) <= 16
+        assert sum(b.compartment.n_compartments for b in core.blocks) <= 1024
+    validate_board(board)
+    assert alloc.last_report["pack"] is True
+    assert alloc.last_report["cores_used"] == len(cores)
+    assert "+pack" in alloc.last_report["allocator"]
+
+
 def test_board_follows_the_placement(conv_model):
     alloc = SnnPlace("greedy", chips="all")
     board = alloc(conv_model, n_chips=N_CHIPS)
