@@ -15,6 +15,8 @@ mod ilp;
 /// `topologies`, `allocators`, `--help`, `--version`.
 mod listings;
 /// Placing the hand-made fixtures: figures worked out by hand for each allocator.
+/// `--pack` and `--traffic multicast`: packed cores, the multicast figure and messages, bad options.
+mod pack;
 mod place;
 
 use assert_cmd::Command;
