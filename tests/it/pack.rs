@@ -115,17 +115,12 @@ fn multicast_figures_and_emulated_messages() {
     assert!((msgs(&uni) / msgs(&multi) - 2.5).abs() < 1e-9);
 }
 
-#[test]
-fn compare_shows_packed_and_unpacked_side_by_side() {
+/// `compare NET` on the tiny board, 20 steps, no timing, with ARGS; asserts exit 0, returns stdout.
+fn compare(net: &str, args: &[&str]) -> String {
     let out = snn_place()
-        .args([
-            "compare",
-            "fixtures/ff3.json",
-            "-t",
-            "fixtures/tiny-board.json",
-        ])
-        .args(["--steps", "20", "--no-timing", "--format", "csv", "--pack"])
-        .args(["--allocators", "greedy,metis,metis+fm"])
+        .args(["compare", net, "-t", "fixtures/tiny-board.json"])
+        .args(["--steps", "20", "--no-timing"])
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -133,7 +128,21 @@ fn compare_shows_packed_and_unpacked_side_by_side() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn compare_shows_packed_and_unpacked_side_by_side() {
+    let text = compare(
+        "fixtures/ff3.json",
+        &[
+            "--format",
+            "csv",
+            "--pack",
+            "--allocators",
+            "greedy,metis,metis+fm",
+        ],
+    );
     let mut names: Vec<&str> = text
         .lines()
         .skip(1)
@@ -197,4 +206,21 @@ fn bad_pack_and_traffic_options() {
             .code(2)
             .stderr(predicate::str::contains(msg));
     }
+}
+
+#[test]
+fn compare_under_multicast_shows_the_multicast_cut() {
+    let text = compare(
+        "fixtures/fanout.json",
+        &["--traffic", "multicast", "--allocators", "greedy"],
+    );
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        &head[..5],
+        ["allocator", "chips", "cores", "multicast", "hops"]
+    );
+    // Greedy's fanout placement (see above): multicast 10, not the unicast 25.
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(&row[..5], ["*", "greedy", "3", "9", "10"]);
 }

@@ -65,7 +65,7 @@ pub fn rank(rows: &mut [Row]) {
     rows.sort_by(|a, b| {
         let key = |r: &Row| {
             r.placed()
-                .map(|p| (p.time_mean_us, p.time_p99_us, p.report.interchip_spikes))
+                .map(|p| (p.time_mean_us, p.time_p99_us, traffic(&p.report)))
         };
         match (key(a), key(b)) {
             (Some(x), Some(y)) => {
@@ -90,6 +90,23 @@ pub fn rank(rows: &mut [Row]) {
             _ => None,
         };
     }
+}
+
+/// The inter-chip traffic under the model the allocator optimised: `interchip_spikes`, or
+/// `multicast_spikes` when the report's `traffic` is multicast.
+pub fn traffic(r: &snn_placement::Report) -> f64 {
+    if r.traffic == "multicast" {
+        r.multicast_spikes
+    } else {
+        r.interchip_spikes
+    }
+}
+
+/// Whether the rows were placed under the multicast model (the traffic column then shows it).
+fn multicast(rows: &[Row]) -> bool {
+    rows.iter()
+        .filter_map(|r| r.placed())
+        .any(|p| p.report.traffic == "multicast")
 }
 
 /// What the text formats show.
@@ -143,7 +160,7 @@ fn cells(r: &Row, style: Style) -> Vec<String> {
                 r.allocator.clone(),
                 m.chips_used.to_string(),
                 m.cores_used.to_string(),
-                number(m.interchip_spikes),
+                number(traffic(m)),
                 number(m.hop_spikes),
                 number(m.max_link_spikes),
                 number(m.host_spikes),
@@ -177,20 +194,24 @@ fn cells(r: &Row, style: Style) -> Vec<String> {
 /// The headers and every row's cells, as the table formats show them.
 pub(crate) fn all_cells(rows: &[Row], style: Style) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (
-        headers(style),
+        headers(rows, style),
         rows.iter().map(|r| cells(r, style)).collect(),
     )
 }
 
-fn headers(style: Style) -> Vec<&'static str> {
+fn headers(rows: &[Row], style: Style) -> Vec<&'static str> {
     let n = if style.timing { 13 } else { 12 };
-    HEADERS[..n].to_vec()
+    let mut h = HEADERS[..n].to_vec();
+    if multicast(rows) {
+        h[4] = "multicast";
+    }
+    h
 }
 
 /// A plain-text table, numbers right-aligned, the best row marked `*`; figures are per timestep
 /// (spikes) and microseconds.
 pub fn table(rows: &[Row], style: Style) -> String {
-    let head = headers(style);
+    let head = headers(rows, style);
     let body: Vec<Vec<String>> = rows.iter().map(|r| cells(r, style)).collect();
     let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
     for row in &body {
@@ -229,7 +250,7 @@ pub fn table(rows: &[Row], style: Style) -> String {
 
 /// A GitHub-flavoured Markdown table with the same columns as [`table`].
 pub fn markdown(rows: &[Row], style: Style) -> String {
-    let head = headers(style);
+    let head = headers(rows, style);
     let esc = |c: &str| c.replace('|', "\\|");
     let mut s = format!("| {} |\n", head.join(" | "));
     s += &format!(
