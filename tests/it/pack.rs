@@ -224,3 +224,24 @@ fn compare_under_multicast_shows_the_multicast_cut() {
     let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(&row[..5], ["*", "greedy", "3", "9", "10"]);
 }
+
+#[test]
+fn packing_a_nengo_ensemble_array() {
+    // Exported by python/examples/ensemble_array.py: 256 ensembles of 100 neurons, 255 decode blocks
+    // of 20 compartments, 64 on-chip probe blocks of 2 (575 on-chip blocks), and host blocks. One block
+    // per core takes 575 cores on 5 chips; packed, at most a fifth of the cores on one chip, and no
+    // spike leaves it.
+    let net = "fixtures/nengo/ensemble-array-128.net.json.gz";
+    let plain = report(&["-a", "metis", net]);
+    assert_eq!(
+        (plain["chips_used"].as_u64(), plain["cores_used"].as_u64()),
+        (Some(5), Some(575))
+    );
+    for alloc in ["metis", "greedy-interchip"] {
+        let packed = report(&["-a", alloc, "--pack", net]);
+        let cores = packed["cores_used"].as_u64().unwrap();
+        assert!(cores * 5 <= 575, "{alloc}: {cores} cores");
+        assert_eq!(packed["chips_used"], 1, "{alloc}");
+        assert_eq!(packed["interchip_spikes"], 0.0, "{alloc}");
+    }
+}
