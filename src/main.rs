@@ -4,6 +4,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Mutex, MutexGuard};
 
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
@@ -26,6 +27,8 @@ mod exit {
     pub const BAD_INPUT: u8 = 2;
     /// The network does not fit the topology (or the chips `--chips` allows).
     pub const DOES_NOT_FIT: u8 = 3;
+    /// Interrupted by Ctrl-C (SIGINT), SIGTERM or SIGHUP: 128 + SIGINT, as shells report it.
+    pub const INTERRUPTED: i32 = 130;
 }
 
 const EXAMPLES: &str = "\
@@ -47,7 +50,8 @@ Examples:
   snn-place emulate net.json --placement placement.json --topology nahuku32 --precompute
       Emulate a saved placement, with input spikes sent ahead of the run.
 
-Exit codes: 0 ok, 1 output not written, 2 bad input or usage, 3 the network does not fit.";
+Exit codes: 0 ok, 1 output not written, 2 bad input or usage, 3 the network does not fit,
+130 interrupted (Ctrl-C, SIGTERM: no output file or temporary file is left).";
 
 /// Decides where every block of a spiking neural network sits on multi-chip neuromorphic hardware
 /// (Loihi-style boards), and reports the spike traffic that placement causes.
@@ -276,6 +280,7 @@ fn fail(code: u8) -> impl FnOnce(anyhow::Error) -> Failure {
 }
 
 fn main() -> ExitCode {
+    on_interrupt_remove_temporary_files();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -683,12 +688,56 @@ fn write_atomic(
             .suffix(".tmp")
             .permissions(output_permissions(path))
             .tempfile_in(dir)?;
+        let _live = LiveTemp::register(tmp.path());
         write(tmp.as_file_mut())?;
         tmp.as_file().sync_all()?;
         tmp.persist(path)?;
         Ok(())
     })();
     result.with_context(context).map_err(fail(exit::FAILURE))
+}
+
+/// The temporary files `write_atomic` is writing. On Ctrl-C or SIGTERM the handler removes them before the
+/// process exits, as the `tempfile` guards that would otherwise remove them never run then.
+static LIVE_TEMPS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live_temps() -> MutexGuard<'static, Vec<PathBuf>> {
+    // A panic while the list was held cannot leave it inconsistent: every change is one push or remove.
+    LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A temporary file listed in [`LIVE_TEMPS`] while it lives: registered once created, unlisted when
+/// renamed into place or dropped (the `tempfile` guard removes the file itself).
+struct LiveTemp(PathBuf);
+
+impl LiveTemp {
+    fn register(path: &Path) -> LiveTemp {
+        live_temps().push(path.to_path_buf());
+        LiveTemp(path.to_path_buf())
+    }
+}
+
+impl Drop for LiveTemp {
+    fn drop(&mut self) {
+        live_temps().retain(|p| p != &self.0);
+    }
+}
+
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP: remove the temporary files being written, say so on one line and
+/// exit with 130, so an interrupted run leaves neither a partial output nor a `.snn-place-*.tmp` file.
+fn on_interrupt_remove_temporary_files() {
+    let installed = ctrlc::set_handler(|| {
+        // Holding the list until exit: no write_atomic registers another file after this. (An output
+        // renamed into place just before is complete; its temporary file is already gone.)
+        let live = live_temps();
+        for path in live.iter() {
+            let _ = std::fs::remove_file(path);
+        }
+        eprintln!("snn-place: error: interrupted; unfinished output files removed");
+        std::process::exit(exit::INTERRUPTED);
+    });
+    // Without a handler (one was already set by an embedding process) signals keep their default action.
+    let _ = installed;
 }
 
 /// An output file keeps the permissions of the file it replaces; a new one is readable by all (0644), as
