@@ -960,16 +960,43 @@ fn gen(args: &GenArgs) -> Result<(), Failure> {
     })
 }
 
-/// Reads a text file, or standard input for `-`.
+/// The largest layer description or Keras file read: they are read whole (the largest Keras fixture,
+/// ResNet-50, is 256 KB), so a cap keeps a wrong file from filling memory.
+const MAX_TEXT_BYTES: u64 = 64 << 20;
+
+/// Reads a text file of at most [`MAX_TEXT_BYTES`], or standard input for `-`.
 fn read_text(path: &Path) -> Result<String, Failure> {
-    let text = if path.as_os_str() == "-" {
+    let too_big =
+        || anyhow!("the file is larger than {MAX_TEXT_BYTES} bytes (64 MiB), the most read");
+    // One byte past the cap tells a file at the cap from a bigger one.
+    let read = |r: &mut dyn io::Read| {
         let mut s = String::new();
-        io::Read::read_to_string(&mut io::stdin(), &mut s).map(|_| s)
-    } else {
-        std::fs::read_to_string(path)
+        io::Read::read_to_string(&mut io::Read::take(r, MAX_TEXT_BYTES + 1), &mut s).map(|_| s)
     };
-    text.map_err(|e| anyhow!(e).context(display(path)))
-        .map_err(fail(exit::BAD_INPUT))
+    let text = if path.as_os_str() == "-" {
+        read(&mut io::stdin())
+    } else {
+        match std::fs::metadata(path) {
+            // A regular file says its size: no need to read 64 MiB to refuse it.
+            Ok(m) if m.is_file() && m.len() > MAX_TEXT_BYTES => {
+                return Err(Failure {
+                    code: exit::BAD_INPUT,
+                    error: too_big().context(display(path)),
+                })
+            }
+            _ => std::fs::File::open(path).and_then(|mut f| read(&mut f)),
+        }
+    };
+    let text = text
+        .map_err(|e| anyhow!(e).context(display(path)))
+        .map_err(fail(exit::BAD_INPUT))?;
+    if text.len() as u64 > MAX_TEXT_BYTES {
+        return Err(Failure {
+            code: exit::BAD_INPUT,
+            error: too_big().context(display(path)),
+        });
+    }
+    Ok(text)
 }
 
 /// The per-core limits of `--topology`, as the frontend takes them.
@@ -1022,4 +1049,30 @@ fn run_import(args: &ImportArgs) -> Result<(), Failure> {
         eprintln!("snn-place: note: {}: {note}", display(&args.model));
     }
     write_network(&net, &args.out.out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `read_text` on a file of `len` bytes (sparse: nothing is written): the text's length or the error.
+    fn check(len: u64, expect: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.json");
+        std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+        let got = match read_text(&path) {
+            Ok(text) => text.len().to_string(),
+            Err(f) => format!("{} {:#}", f.code, f.error),
+        };
+        assert_eq!(got.replace(&*dir.path().to_string_lossy(), "DIR"), expect);
+    }
+
+    #[test]
+    fn text_inputs_are_capped_at_64_mib() {
+        check(3, "3");
+        check(
+            MAX_TEXT_BYTES + 1,
+            "2 DIR/model.json: the file is larger than 67108864 bytes (64 MiB), the most read",
+        );
+    }
 }

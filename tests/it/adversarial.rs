@@ -371,6 +371,29 @@ fn ids_with_control_characters_or_megabytes_are_refused() {
 }
 
 #[test]
+fn layer_and_keras_files_are_read_up_to_64_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Sparse: 65 MiB long, nothing written; refused by its size before any byte is read.
+    let path = d.join("huge.json");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    for cmd in [&["build"][..], &["import", "keras"]] {
+        let mut args: Vec<&OsStr> = cmd.iter().map(OsStr::new).collect();
+        args.push(path.as_os_str());
+        fails(
+            d,
+            &args,
+            Some("-o"),
+            2,
+            "huge.json: the file is larger than 67108864 bytes (64 MiB), the most read",
+        );
+    }
+}
+
+#[test]
 fn self_loops_stay_on_their_core() {
     let dir = tempfile::tempdir().unwrap();
     let looped = file(
