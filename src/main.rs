@@ -726,7 +726,9 @@ impl Drop for LiveTemp {
 /// Ctrl-C (SIGINT), SIGTERM and SIGHUP: remove the temporary files being written, say so on one line and
 /// exit with 130, so an interrupted run leaves neither a partial output nor a `.snn-place-*.tmp` file.
 fn on_interrupt_remove_temporary_files() {
-    let installed = ctrlc::set_handler(|| {
+    // try_: a signal the parent set to be ignored (nohup's SIGHUP, SIGINT in a script's background job)
+    // stays ignored; then no handler is installed at all, and the other signals keep their default.
+    let installed = ctrlc::try_set_handler(|| {
         // Holding the list until exit: no write_atomic registers another file after this. (An output
         // renamed into place just before is complete; its temporary file is already gone.)
         let live = live_temps();
@@ -736,7 +738,6 @@ fn on_interrupt_remove_temporary_files() {
         eprintln!("snn-place: error: interrupted; unfinished output files removed");
         std::process::exit(exit::INTERRUPTED);
     });
-    // Without a handler (one was already set by an embedding process) signals keep their default action.
     let _ = installed;
 }
 
