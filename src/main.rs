@@ -4,6 +4,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Mutex, MutexGuard};
 
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
@@ -28,6 +29,8 @@ mod exit {
     pub const BAD_INPUT: u8 = 2;
     /// The network does not fit the topology (or the chips `--chips` allows).
     pub const DOES_NOT_FIT: u8 = 3;
+    /// Interrupted by Ctrl-C (SIGINT), SIGTERM or SIGHUP: 128 + SIGINT, as shells report it.
+    pub const INTERRUPTED: i32 = 130;
 }
 
 const EXAMPLES: &str = "\
@@ -49,7 +52,8 @@ Examples:
   snn-place emulate net.json --placement placement.json --topology nahuku32 --precompute
       Emulate a saved placement, with input spikes sent ahead of the run.
 
-Exit codes: 0 ok, 1 output not written, 2 bad input or usage, 3 the network does not fit.";
+Exit codes: 0 ok, 1 output not written, 2 bad input or usage, 3 the network does not fit,
+130 interrupted (Ctrl-C, SIGTERM: no output file or temporary file is left).";
 
 /// Decides where every block of a spiking neural network sits on multi-chip neuromorphic hardware
 /// (Loihi-style boards), and reports the spike traffic that placement causes.
@@ -291,6 +295,7 @@ fn fail(code: u8) -> impl FnOnce(anyhow::Error) -> Failure {
 }
 
 fn main() -> ExitCode {
+    on_interrupt_remove_temporary_files();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -712,12 +717,57 @@ fn write_atomic(
             .suffix(".tmp")
             .permissions(output_permissions(path))
             .tempfile_in(dir)?;
+        let _live = LiveTemp::register(tmp.path());
         write(tmp.as_file_mut())?;
         tmp.as_file().sync_all()?;
         tmp.persist(path)?;
         Ok(())
     })();
     result.with_context(context).map_err(fail(exit::FAILURE))
+}
+
+/// The temporary files `write_atomic` is writing. On Ctrl-C or SIGTERM the handler removes them before the
+/// process exits, as the `tempfile` guards that would otherwise remove them never run then.
+static LIVE_TEMPS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn live_temps() -> MutexGuard<'static, Vec<PathBuf>> {
+    // A panic while the list was held cannot leave it inconsistent: every change is one push or remove.
+    LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A temporary file listed in [`LIVE_TEMPS`] while it lives: registered once created, unlisted when
+/// renamed into place or dropped (the `tempfile` guard removes the file itself).
+struct LiveTemp(PathBuf);
+
+impl LiveTemp {
+    fn register(path: &Path) -> LiveTemp {
+        live_temps().push(path.to_path_buf());
+        LiveTemp(path.to_path_buf())
+    }
+}
+
+impl Drop for LiveTemp {
+    fn drop(&mut self) {
+        live_temps().retain(|p| p != &self.0);
+    }
+}
+
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP: remove the temporary files being written, say so on one line and
+/// exit with 130, so an interrupted run leaves neither a partial output nor a `.snn-place-*.tmp` file.
+fn on_interrupt_remove_temporary_files() {
+    // try_: a signal the parent set to be ignored (nohup's SIGHUP, SIGINT in a script's background job)
+    // stays ignored; then no handler is installed at all, and the other signals keep their default.
+    let installed = ctrlc::try_set_handler(|| {
+        // Holding the list until exit: no write_atomic registers another file after this. (An output
+        // renamed into place just before is complete; its temporary file is already gone.)
+        let live = live_temps();
+        for path in live.iter() {
+            let _ = std::fs::remove_file(path);
+        }
+        eprintln!("snn-place: error: interrupted; unfinished output files removed");
+        std::process::exit(exit::INTERRUPTED);
+    });
+    let _ = installed;
 }
 
 /// An output file keeps the permissions of the file it replaces; a new one is readable by all (0644), as
@@ -944,16 +994,43 @@ fn gen(args: &GenArgs) -> Result<(), Failure> {
     })
 }
 
-/// Reads a text file, or standard input for `-`.
+/// The largest layer description or Keras file read: they are read whole (the largest Keras fixture,
+/// ResNet-50, is 256 KB), so a cap keeps a wrong file from filling memory.
+const MAX_TEXT_BYTES: u64 = 64 << 20;
+
+/// Reads a text file of at most [`MAX_TEXT_BYTES`], or standard input for `-`.
 fn read_text(path: &Path) -> Result<String, Failure> {
-    let text = if path.as_os_str() == "-" {
+    let too_big =
+        || anyhow!("the file is larger than {MAX_TEXT_BYTES} bytes (64 MiB), the most read");
+    // One byte past the cap tells a file at the cap from a bigger one.
+    let read = |r: &mut dyn io::Read| {
         let mut s = String::new();
-        io::Read::read_to_string(&mut io::stdin(), &mut s).map(|_| s)
-    } else {
-        std::fs::read_to_string(path)
+        io::Read::read_to_string(&mut io::Read::take(r, MAX_TEXT_BYTES + 1), &mut s).map(|_| s)
     };
-    text.map_err(|e| anyhow!(e).context(display(path)))
-        .map_err(fail(exit::BAD_INPUT))
+    let text = if path.as_os_str() == "-" {
+        read(&mut io::stdin())
+    } else {
+        match std::fs::metadata(path) {
+            // A regular file says its size: no need to read 64 MiB to refuse it.
+            Ok(m) if m.is_file() && m.len() > MAX_TEXT_BYTES => {
+                return Err(Failure {
+                    code: exit::BAD_INPUT,
+                    error: too_big().context(display(path)),
+                })
+            }
+            _ => std::fs::File::open(path).and_then(|mut f| read(&mut f)),
+        }
+    };
+    let text = text
+        .map_err(|e| anyhow!(e).context(display(path)))
+        .map_err(fail(exit::BAD_INPUT))?;
+    if text.len() as u64 > MAX_TEXT_BYTES {
+        return Err(Failure {
+            code: exit::BAD_INPUT,
+            error: too_big().context(display(path)),
+        });
+    }
+    Ok(text)
 }
 
 /// The per-core limits of `--topology`, as the frontend takes them.
@@ -1006,4 +1083,30 @@ fn run_import(args: &ImportArgs) -> Result<(), Failure> {
         eprintln!("snn-place: note: {}: {note}", display(&args.model));
     }
     write_network(&net, &args.out.out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `read_text` on a file of `len` bytes (sparse: nothing is written): the text's length or the error.
+    fn check(len: u64, expect: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.json");
+        std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+        let got = match read_text(&path) {
+            Ok(text) => text.len().to_string(),
+            Err(f) => format!("{} {:#}", f.code, f.error),
+        };
+        assert_eq!(got.replace(&*dir.path().to_string_lossy(), "DIR"), expect);
+    }
+
+    #[test]
+    fn text_inputs_are_capped_at_64_mib() {
+        check(3, "3");
+        check(
+            MAX_TEXT_BYTES + 1,
+            "2 DIR/model.json: the file is larger than 67108864 bytes (64 MiB), the most read",
+        );
+    }
 }

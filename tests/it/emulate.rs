@@ -155,7 +155,7 @@ fn bad_emulation_input_exits_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "field \"cost.synop_ns\" must be a finite number >= 0, got -3.5",
+            "field \"cost.synop_ns\" must be a finite number >= 0 and at most 1e9 ns (a second), got -3.5",
         ));
     // No such placement file.
     snn_place()

@@ -1,5 +1,7 @@
 //! CLI tests: each module drives the built `snn-place` binary on the fixtures in `fixtures/`.
 
+/// The adversarial catalogue (docs/adversarial.md): hostile inputs, caps, atomic output, Ctrl-C.
+mod adversarial;
 /// Bad input of every kind: one clear line on stderr, the documented exit code, no output file.
 mod bad_input;
 /// `compare` and `--allocator auto`: tables, CSV, JSON, failures, the HTML report in Chromium.

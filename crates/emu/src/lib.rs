@@ -112,7 +112,7 @@ pub enum EmuError {
     /// The placement does not match the network or the topology (the validator's verdict).
     #[error("the placement is invalid: {0}")]
     Placement(#[from] PlacementError),
-    /// A cost constant is not a finite number >= 0.
+    /// A cost constant is not a finite number in 0..=1e9 ns.
     #[error("the topology's cost model is invalid: {0}")]
     Topology(#[from] TopologyError),
 }
@@ -854,7 +854,7 @@ mod tests {
             &(net, topo, p),
             opts(10, 0),
             "the topology's cost model is invalid: field \"cost.link_hop_ns\" must be a finite \
-             number >= 0, got NaN",
+             number >= 0 and at most 1e9 ns (a second), got NaN",
         );
     }
 

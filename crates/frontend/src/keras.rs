@@ -85,8 +85,8 @@ pub fn keras_to_layers(
     json_text: &str,
     options: &KerasOptions,
 ) -> Result<KerasImport, FrontendError> {
-    let root: Value =
-        serde_json::from_str(json_text).map_err(|e| FrontendError::Json(e.to_string()))?;
+    let root =
+        crate::json::parse_strict(json_text).map_err(|e| FrontendError::Json(e.to_string()))?;
     let model_class = root
         .get("class_name")
         .and_then(Value::as_str)
@@ -681,6 +681,29 @@ mod tests {
             &[layer("Dense", r#"{"name": "d", "units": 3}"#)],
             "null",
             Err("layer \"d\" has no input layer"),
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_long_strings_and_deep_nesting_are_errors() {
+        check(
+            &[layer("Dense", r#"{"name": "d", "units": 3, "units": 4}"#)],
+            "[null, 4]",
+            Err("duplicate key \"units\" in an object at line 1 column 131"),
+        );
+        check(
+            &[layer(
+                "Dense",
+                &format!(r#"{{"name": "{}", "units": 3}}"#, "d".repeat(2000)),
+            )],
+            "[null, 4]",
+            Err("a string of 2000 bytes; strings are at most 1024 bytes at line 1 column 2109"),
+        );
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        check(
+            &[deep],
+            "[null, 4]",
+            Err("recursion limit exceeded at line 1 column 189"),
         );
     }
 }

@@ -24,6 +24,10 @@ pub const DEFAULT_RATE: f64 = 0.1;
 /// a bad file fails with an error instead of exhausting memory.
 pub const MAX_AXIS: u64 = 1 << 16;
 pub const MAX_LAYER_NEURONS: u64 = 1 << 31;
+/// The most neurons (and input values) all layers together may have: 2^27, more than the largest Loihi
+/// system, Pohoiki Springs, holds (768 chips x 128 cores x 1,024 compartments = 100,663,296). Splitting
+/// takes time in proportion to the neurons, so a description cannot ask for hours of work.
+pub const MAX_NETWORK_NEURONS: u64 = 1 << 27;
 
 /// A network as layers: what `snn-place build` reads.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -179,8 +183,8 @@ impl Layer {
 
 /// Parses an `snn-layers/1` document.
 pub fn parse_layers(text: &str) -> Result<LayerSpec, FrontendError> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| FrontendError::Json(e.to_string()))?;
+    // Duplicate keys and over-long strings are caught here, before the typed parse below.
+    let value = crate::json::parse_strict(text).map_err(|e| FrontendError::Json(e.to_string()))?;
     match value.get("format").and_then(|f| f.as_str()) {
         Some(LAYERS_FORMAT) => {}
         Some(found) => {
@@ -327,8 +331,21 @@ pub(crate) fn lower(spec: &LayerSpec) -> Result<Lowered, FrontendError> {
     if !spec.layers.iter().any(|l| l.kind == LayerKind::Input) {
         return Err(FrontendError::NoInput);
     }
+    let mut total_neurons = 0u64;
     for (idx, layer) in spec.layers.iter().enumerate() {
         let name = layer.name.as_str();
+        // parse_layers caps every string; a spec built in code is checked here.
+        if name.len() > crate::MAX_NAME_LEN {
+            return Err(FrontendError::BadField {
+                layer: name.chars().take(64).collect::<String>() + "...",
+                field: "name",
+                problem: format!(
+                    "is {} bytes long; at most {} are supported",
+                    name.len(),
+                    crate::MAX_NAME_LEN
+                ),
+            });
+        }
         if by_name.contains_key(name) {
             return Err(FrontendError::DuplicateLayer {
                 layer: name.to_string(),
@@ -423,6 +440,15 @@ pub(crate) fn lower(spec: &LayerSpec) -> Result<Lowered, FrontendError> {
                 pre
             }
         };
+        // Each layer's shape is capped, so the sum cannot overflow before it passes the cap.
+        total_neurons += expr.shape.neurons();
+        if total_neurons > MAX_NETWORK_NEURONS {
+            return Err(FrontendError::TooManyNeurons {
+                layer: name.to_string(),
+                total: total_neurons,
+                max: MAX_NETWORK_NEURONS,
+            });
+        }
         shapes.push((name.to_string(), expr.shape));
         by_name.insert(name, idx);
         exprs.push(expr);
@@ -895,6 +921,55 @@ mod tests {
         check(
             r#"{"format": "snn-layers/1", "layers": [{"name": "in", "type": "input", "shape": [4, 0, 1]}]}"#,
             "layer \"in\": the shape does not compute: the output width is 0",
+        );
+    }
+
+    #[test]
+    fn the_network_neurons_are_capped() {
+        // 2^26 input values, then a same-padded convolution of as many neurons: 2^27 in all, the cap.
+        let spec = |filters: u64| {
+            format!(
+                r#"{{"format": "snn-layers/1", "layers": [{{"name": "in", "type": "input", "shape": [8192, 8192, 1]}},
+                {{"name": "c", "type": "conv2d", "filters": {filters}, "kernel": [3, 3], "padding": "same"}}]}}"#
+            )
+        };
+        check(&spec(1), "in [8192, 8192, 1], c [8192, 8192, 1]");
+        check(
+            &spec(2),
+            "layer \"c\" brings the network to 201326592 neurons; at most 134217728 are supported",
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_and_long_names_are_errors() {
+        check(
+            r#"{"format": "snn-layers/1", "layers": [{"name": "in", "type": "input", "shape": [4], "shape": [5]}]}"#,
+            "duplicate key \"shape\" in an object at line 1 column 91",
+        );
+        let long = "n".repeat(crate::MAX_NAME_LEN + 1);
+        check(
+            &format!(
+                r#"{{"format": "snn-layers/1", "layers": [{{"name": "{long}", "type": "input", "shape": [4]}}]}}"#
+            ),
+            "a string of 1025 bytes; strings are at most 1024 bytes at line 1 column 1074",
+        );
+        // A spec made in code, not parsed, is checked by the lowering.
+        let spec = LayerSpec {
+            format: LAYERS_FORMAT.into(),
+            name: String::new(),
+            rate: None,
+            layers: vec![Layer {
+                shape: Some(vec![4]),
+                ..Layer::new(long.clone(), LayerKind::Input)
+            }],
+            outputs: None,
+        };
+        assert_eq!(
+            infer_shapes(&spec).unwrap_err().to_string(),
+            format!(
+                "layer \"{}...\": field \"name\" is 1025 bytes long; at most 1024 are supported",
+                "n".repeat(64)
+            )
         );
     }
 }

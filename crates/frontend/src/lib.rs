@@ -16,15 +16,17 @@
 //! topology's per-core limits as [`Limits`].
 
 mod gen;
+mod json;
 mod keras;
 mod layers;
 mod split;
 
 pub use gen::{generate, GenError, GenKind, GenOptions, MAX_GEN_BLOCKS, MIN_GEN_BLOCKS};
+pub use json::MAX_NAME_LEN;
 pub use keras::{import_keras, keras_to_layers, KerasImport, KerasLayer, KerasOptions};
 pub use layers::{
     infer_shapes, parse_layers, Activation, Layer, LayerKind, LayerSpec, Padding, Shape,
-    DEFAULT_RATE, LAYERS_FORMAT, MAX_AXIS, MAX_LAYER_NEURONS,
+    DEFAULT_RATE, LAYERS_FORMAT, MAX_AXIS, MAX_LAYER_NEURONS, MAX_NETWORK_NEURONS,
 };
 pub use split::{build, Limits, BITS_PER_SYNAPSE, MAX_BUILD_BLOCKS};
 
@@ -86,6 +88,8 @@ pub enum FrontendError {
         needed: u64,
         limit: u64,
     },
+    #[error("layer {layer:?} brings the network to {total} neurons; at most {max} are supported")]
+    TooManyNeurons { layer: String, total: u64, max: u64 },
     #[error("the network would have {blocks} blocks; at most {max} are supported")]
     TooManyBlocks { blocks: usize, max: usize },
     /// The splitter built a network the graph crate rejects (e.g. two layers whose block names clash).

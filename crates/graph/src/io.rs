@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::{Block, BlockId, Edge, GraphError, Network};
+use crate::{id_problem, show, Block, BlockId, Edge, GraphError, Network, MAX_ID_LEN};
 
 /// The format tag of a network file.
 pub const NET_FORMAT: &str = "snn-net/1";
@@ -113,6 +113,14 @@ fn from_raw(raw: RawNet) -> Result<Network, GraphError> {
     }
     let mut blocks = Vec::with_capacity(raw.blocks.len());
     for (index, b) in raw.blocks.into_iter().enumerate() {
+        // Checked first, so that no later error repeats an id of megabytes.
+        if let Some(problem) = id_problem(&b.id) {
+            return Err(GraphError::BadId {
+                index,
+                field: "id",
+                problem,
+            });
+        }
         let int = |field: &'static str, v: Option<f64>| integer(index, &b.id, field, v);
         let compartments =
             int("compartments", b.compartments)?.ok_or_else(|| GraphError::BadBlockField {
@@ -146,6 +154,13 @@ fn from_raw(raw: RawNet) -> Result<Network, GraphError> {
     let mut edges = Vec::with_capacity(raw.edges.len());
     for (i, e) in raw.edges.iter().enumerate() {
         let resolve = |field, name: &str| {
+            if name.len() > MAX_ID_LEN {
+                return Err(GraphError::EdgeIdTooLong {
+                    index: i,
+                    field,
+                    len: name.len(),
+                });
+            }
             index
                 .get(name)
                 .copied()
@@ -185,11 +200,11 @@ fn integer(
     // 2^53: above it f64 no longer holds every integer, and no core limit comes near it.
     const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
     let problem = if x < 0.0 {
-        format!("must be >= 0, got {x}")
+        format!("must be >= 0, got {}", show(x))
     } else if x.fract() != 0.0 {
         format!("must be a whole number, got {x}")
     } else if x > MAX_EXACT {
-        format!("is too large ({x}; at most 2^53)")
+        format!("is too large ({}; at most 2^53)", show(x))
     } else {
         return Ok(Some(x as u64));
     };
@@ -366,6 +381,52 @@ mod tests {
             r#"{"format": "snn-net/1", "blocks": []} x"#,
             "after the network object: trailing characters at line 1 column 39",
         );
+    }
+
+    #[test]
+    fn caps_ids_and_numbers_naming_the_limit() {
+        let long = "x".repeat(crate::MAX_ID_LEN + 1);
+        check(
+            &format!(
+                r#"{{"format": "snn-net/1", "blocks": [{{"id": "{long}", "compartments": 1}}]}}"#
+            ),
+            "blocks[0]: field \"id\" is 4097 bytes long; at most 4096 are supported",
+        );
+        check(
+            &format!(
+                r#"{{"format": "snn-net/1", "blocks": [{{"id": "a", "compartments": 1}}],
+                "edges": [{{"src": "a", "dst": "{long}", "spikes": 1}}]}}"#
+            ),
+            "edges[0]: field \"dst\" names no block: it is 4097 bytes long, and ids are at most 4096",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a\u0000\n", "compartments": 1}]}"#,
+            "blocks[0]: field \"id\" \"a\\0\\n\" contains the control character U+0000; names must be printable",
+        );
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1},
+                {"id": "b", "compartments": 1}],
+                "edges": [{"src": "a", "dst": "b", "spikes": 1e300}]}"#,
+            "edges[0] (\"a\" -> \"b\"): field \"spikes\" is too large (1e300; at most 2^53)",
+        );
+        // Duplicated keys in an object are an error naming the key, not last-wins.
+        check(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1, "id": "b"}]}"#,
+            "blocks[0]: duplicate field `id` at line 1 column 71",
+        );
+    }
+
+    #[test]
+    fn self_loops_and_parallel_edges_are_kept() {
+        let net = read_net(
+            r#"{"format": "snn-net/1", "blocks": [{"id": "a", "compartments": 1},
+                {"id": "b", "compartments": 1}],
+                "edges": [{"src": "a", "dst": "a", "spikes": 1}, {"src": "a", "dst": "b", "spikes": 2},
+                {"src": "a", "dst": "b", "spikes": 3}]}"#
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(net.edges().len(), 3);
     }
 
     #[test]

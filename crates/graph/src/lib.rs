@@ -142,10 +142,64 @@ pub enum GraphError {
     },
     #[error("the network has {n} blocks; at most {max} are supported")]
     TooManyBlocks { n: usize, max: usize },
+    /// A block's `id` or `layer` that is too long or holds a control character (see [`id_problem`]).
+    #[error("blocks[{index}]: field \"{field}\" {problem}")]
+    BadId {
+        index: usize,
+        field: &'static str,
+        problem: String,
+    },
+    /// An edge's `src` or `dst` longer than any id may be (it names no block).
+    #[error("edges[{index}]: field \"{field}\" names no block: it is {len} bytes long, and ids are at most {MAX_ID_LEN}")]
+    EdgeIdTooLong {
+        index: usize,
+        field: &'static str,
+        len: usize,
+    },
+    #[error(
+        "field \"name\" (the network's) is {len} bytes long; at most {MAX_ID_LEN} are supported"
+    )]
+    NameTooLong { len: usize },
 }
 
 /// The largest number of blocks a network may have (block ids are 32-bit).
 pub const MAX_BLOCKS: usize = u32::MAX as usize;
+
+/// The longest block id (and `layer` and network name), in bytes: ids are names for people and reports,
+/// and a cap keeps one record from holding megabytes that every error and report would repeat.
+pub const MAX_ID_LEN: usize = 4096;
+
+/// The largest `spikes`, `synops` or `rate` a network may hold: 2^53, as for the integer fields. Sums and
+/// products of a network's figures then stay finite (f64 reaches 1.8e308), so no report says `inf`.
+pub const MAX_NUMBER: f64 = 9_007_199_254_740_992.0;
+
+/// `name` for an error message: whole when short, else its first 64 characters and its length, so that an
+/// error stays one readable line whatever a file holds.
+pub fn clip(name: &str) -> String {
+    const KEEP: usize = 64;
+    match name.char_indices().nth(KEEP) {
+        None => format!("{name:?}"),
+        Some((end, _)) => format!("{:?}... ({} bytes)", &name[..end], name.len()),
+    }
+}
+
+/// Why `id` cannot name a block or layer (too long, or holding a control character), or `None` when it can.
+pub fn id_problem(id: &str) -> Option<String> {
+    if id.len() > MAX_ID_LEN {
+        return Some(format!(
+            "is {} bytes long; at most {MAX_ID_LEN} are supported",
+            id.len()
+        ));
+    }
+    // Control characters would break the one-line-per-block tables and terminals that show ids.
+    id.chars().find(|c| c.is_control()).map(|c| {
+        format!(
+            "{} contains the control character U+{:04X}; names must be printable",
+            clip(id),
+            c as u32
+        )
+    })
+}
 
 /// A valid spiking network (see the crate docs for its invariant).
 #[derive(Clone, Debug, PartialEq)]
@@ -163,6 +217,10 @@ impl Network {
         blocks: Vec<Block>,
         edges: Vec<Edge>,
     ) -> Result<Network, GraphError> {
+        let name = name.into();
+        if name.len() > MAX_ID_LEN {
+            return Err(GraphError::NameTooLong { len: name.len() });
+        }
         if blocks.len() > MAX_BLOCKS {
             return Err(GraphError::TooManyBlocks {
                 n: blocks.len(),
@@ -205,7 +263,7 @@ impl Network {
             }
         }
         Ok(Network {
-            name: name.into(),
+            name,
             blocks,
             edges,
             by_name,
@@ -249,6 +307,18 @@ impl Network {
 }
 
 fn check_block(index: usize, b: &Block) -> Result<(), GraphError> {
+    let layer = b
+        .layer
+        .as_deref()
+        .and_then(id_problem)
+        .map(|p| ("layer", p));
+    if let Some((field, problem)) = id_problem(&b.name).map(|p| ("id", p)).or(layer) {
+        return Err(GraphError::BadId {
+            index,
+            field,
+            problem,
+        });
+    }
     let bad = |field, problem: String| GraphError::BadBlockField {
         index,
         name: b.name.clone(),
@@ -264,12 +334,23 @@ fn check_block(index: usize, b: &Block) -> Result<(), GraphError> {
     Ok(())
 }
 
-/// Why `x` is not a finite number >= 0, or `None` when it is one.
+/// `x` for an error message: as written when short, in exponent form when huge (1e300, not 301 digits).
+pub(crate) fn show(x: f64) -> String {
+    if x.abs() < 1e15 {
+        x.to_string()
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// Why `x` is not a finite number in 0..=[`MAX_NUMBER`], or `None` when it is one.
 fn non_negative_problem(x: f64) -> Option<String> {
     if !x.is_finite() {
         Some(format!("must be a finite number, got {x}"))
     } else if x < 0.0 {
-        Some(format!("must be >= 0, got {x}"))
+        Some(format!("must be >= 0, got {}", show(x)))
+    } else if x > MAX_NUMBER {
+        Some(format!("is too large ({}; at most 2^53)", show(x)))
     } else {
         None
     }
@@ -322,6 +403,32 @@ mod tests {
             vec![Edge::new(BlockId(0), BlockId(3), 1.0)],
             "edges[0]: field \"dst\" names unknown block \"#3\"",
         );
+        check(
+            vec![Block::new("a\tb", 1)],
+            vec![],
+            "blocks[0]: field \"id\" \"a\\tb\" contains the control character U+0009; names must be printable",
+        );
+        let mut b = Block::new("l", 1);
+        b.layer = Some("y".repeat(MAX_ID_LEN + 1));
+        check(
+            vec![b],
+            vec![],
+            "blocks[0]: field \"layer\" is 4097 bytes long; at most 4096 are supported",
+        );
+        match Network::new("n".repeat(MAX_ID_LEN + 1), vec![], vec![]) {
+            Err(e) => assert_eq!(
+                e.to_string(),
+                "field \"name\" (the network's) is 4097 bytes long; at most 4096 are supported"
+            ),
+            Ok(_) => panic!("a 4097-byte name was accepted"),
+        }
+        let mut b = Block::new("r", 1);
+        b.rate = 1e20;
+        check(
+            vec![b],
+            vec![],
+            "blocks[0] (\"r\"): field \"rate\" is too large (1e20; at most 2^53)",
+        );
         let mut b = Block::new("r", 1);
         b.rate = f64::INFINITY;
         check(
@@ -329,6 +436,13 @@ mod tests {
             vec![],
             "blocks[0] (\"r\"): field \"rate\" must be a finite number, got inf",
         );
+    }
+
+    #[test]
+    fn clips_long_names_in_messages() {
+        assert_eq!(clip("ab"), "\"ab\"");
+        let long = "z".repeat(100);
+        assert_eq!(clip(&long), format!("{:?}... (100 bytes)", "z".repeat(64)));
     }
 
     #[test]

@@ -102,16 +102,29 @@ cost_model! {
     host_latency_ns: 2000.0,
 }
 
+/// The largest cost constant: one second. No operation the model counts takes that long, and the cap keeps
+/// every time the emulator sums finite (a figure of 1e300 ns would otherwise make the report say `inf`).
+pub const MAX_COST_NS: f64 = 1e9;
+
 impl CostModel {
-    /// Every constant must be a finite number >= 0. [`Topology::new`](crate::Topology::new) checks this;
+    /// Every constant must be a finite number in 0..=[`MAX_COST_NS`]. [`Topology::new`](crate::Topology::new) checks this;
     /// code that changes [`Topology::cost`](crate::Topology::cost) afterwards can check again.
     pub fn check(&self) -> Result<(), TopologyError> {
         for key in COST_KEYS {
             let v = self.get(key).unwrap_or(0.0);
-            if !v.is_finite() || v < 0.0 {
+            if !(0.0..=MAX_COST_NS).contains(&v) {
                 return Err(TopologyError::BadField {
                     field: format!("cost.{key}"),
-                    problem: format!("must be a finite number >= 0, got {v}"),
+                    // {:e} keeps a huge figure short: 1e300, not 301 digits.
+                    problem: if v.abs() < 1e15 {
+                        format!(
+                            "must be a finite number >= 0 and at most 1e9 ns (a second), got {v}"
+                        )
+                    } else {
+                        format!(
+                            "must be a finite number >= 0 and at most 1e9 ns (a second), got {v:e}"
+                        )
+                    },
                 });
             }
         }
@@ -141,7 +154,7 @@ mod tests {
         c.synop_ns = -1.0;
         assert_eq!(
             c.check().unwrap_err().to_string(),
-            "field \"cost.synop_ns\" must be a finite number >= 0, got -1"
+            "field \"cost.synop_ns\" must be a finite number >= 0 and at most 1e9 ns (a second), got -1"
         );
         c.synop_ns = f64::NAN;
         assert!(c.check().is_err());

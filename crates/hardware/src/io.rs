@@ -19,8 +19,33 @@ struct RawTopology {
     tiles: RawGrid,
     cores_per_tile: u64,
     core: RawCore,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     cost: BTreeMap<String, f64>,
+}
+
+/// The `cost` object: a key given twice is an error naming it (serde_json would keep the last silently).
+fn unique_keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+    struct Unique;
+    impl<'de> serde::de::Visitor<'de> for Unique {
+        type Value = BTreeMap<String, f64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of cost constants")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((key, v)) = m.next_entry::<String, f64>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+                }
+                out.insert(key, v);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Unique)
 }
 
 #[derive(Deserialize)]
@@ -207,8 +232,20 @@ mod tests {
              link_message_ns, link_hop_ns, host_message_ns, host_latency_ns)",
         );
         check(
+            &TINY.replace(r#""synop_ns": 4.5"#, r#""synop_ns": 4.5, "synop_ns": 5"#),
+            "cost: duplicate key \"synop_ns\" at line 4 column 48",
+        );
+        check(
+            &TINY.replace(r#""x": 2, "y": 2"#, r#""x": 2, "y": 2, "x": 3"#),
+            "chips: duplicate field `x` at line 1 column 75",
+        );
+        check(
+            &TINY.replace("4.5", "1e300"),
+            "field \"cost.synop_ns\" must be a finite number >= 0 and at most 1e9 ns (a second), got 1e300",
+        );
+        check(
             &TINY.replace("4.5", "-4.5"),
-            "field \"cost.synop_ns\" must be a finite number >= 0, got -4.5",
+            "field \"cost.synop_ns\" must be a finite number >= 0 and at most 1e9 ns (a second), got -4.5",
         );
         check(
             &TINY.replace("snn-topology/1", "snn-net/1"),

@@ -13,7 +13,7 @@ mod presets;
 
 use std::fmt;
 
-pub use cost::{CostModel, COST_KEYS};
+pub use cost::{CostModel, COST_KEYS, MAX_COST_NS};
 pub use io::{load_topology, read_topology, read_topology_file, topology_json, TOPOLOGY_FORMAT};
 pub use presets::{DEFAULT_PRESET, PRESETS};
 

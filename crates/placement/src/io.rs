@@ -73,8 +73,8 @@ pub fn read_placement(reader: impl Read, net: &Network) -> Result<Placement, Pla
     for (i, entry) in raw.placement.iter().enumerate() {
         let b = net.find(&entry.block).ok_or_else(|| {
             file_error(format!(
-                "placement[{i}]: block {:?} is not in the network",
-                entry.block
+                "placement[{i}]: block {} is not in the network",
+                snn_graph::clip(&entry.block)
             ))
         })?;
         let slot = match (entry.host, entry.chip, entry.core) {
@@ -236,6 +236,20 @@ mod tests {
         check(
             &format!(r#"{head}{{"block": "zz", "host": true}}]}}"#),
             "placement[0]: block \"zz\" is not in the network",
+        );
+        check(
+            &format!(
+                r#"{head}{{"block": "{}", "host": true}}]}}"#,
+                "q".repeat(100_000)
+            ),
+            &format!(
+                "placement[0]: block {:?}... (100000 bytes) is not in the network",
+                "q".repeat(64)
+            ),
+        );
+        check(
+            &format!(r#"{head}{{"block": "in", "host": true, "host": false}}]}}"#),
+            "placement[0]: duplicate field `host` at line 1 column 81",
         );
         check(
             &format!(r#"{head}{{"block": "in", "chip": 1}}]}}"#),
