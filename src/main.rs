@@ -754,20 +754,38 @@ impl Drop for LiveTemp {
 
 /// Ctrl-C (SIGINT), SIGTERM and SIGHUP: remove the temporary files being written, say so on one line and
 /// exit with 130, so an interrupted run leaves neither a partial output nor a `.snn-place-*.tmp` file.
+/// A signal the parent set to be ignored (nohup's SIGHUP, SIGINT in a script's background job) stays
+/// ignored; the others are still handled.
 fn on_interrupt_remove_temporary_files() {
-    // try_: a signal the parent set to be ignored (nohup's SIGHUP, SIGINT in a script's background job)
-    // stays ignored; then no handler is installed at all, and the other signals keep their default.
-    let installed = ctrlc::try_set_handler(|| {
-        // Holding the list until exit: no write_atomic registers another file after this. (An output
-        // renamed into place just before is complete; its temporary file is already gone.)
-        let live = live_temps();
-        for path in live.iter() {
-            let _ = std::fs::remove_file(path);
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let handled: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter(|&s| !ignored(s))
+        .collect();
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(&handled) else {
+        return; // No handler: the signals keep their default action.
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            // Holding the list until exit: no write_atomic registers another file after this. (An
+            // output renamed into place just before is complete; its temporary file is already gone.)
+            let live = live_temps();
+            for path in live.iter() {
+                let _ = std::fs::remove_file(path);
+            }
+            eprintln!("snn-place: error: interrupted; unfinished output files removed");
+            std::process::exit(exit::INTERRUPTED);
         }
-        eprintln!("snn-place: error: interrupted; unfinished output files removed");
-        std::process::exit(exit::INTERRUPTED);
     });
-    let _ = installed;
+}
+
+/// Whether signal `sig` is set to be ignored (inherited from the parent).
+fn ignored(sig: i32) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current disposition into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 /// An output file keeps the permissions of the file it replaces; a new one is readable by all (0644), as

@@ -615,11 +615,24 @@ fn every_output_is_atomic() {
 
 /// Starts a long write (a 100,000-block network, gzip-compressed: several seconds of writing in a debug
 /// build), sends `signal` once its temporary file appears, and checks exit 130 and an empty folder.
-fn interrupt(signal: &str) {
+/// With `hup_ignored`, snn-place starts with SIGHUP ignored, as under `nohup`.
+fn interrupt(signal: &str, hup_ignored: bool) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("net.json.gz");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_snn-place"))
-        .args(["gen", "layered", "--blocks", "100000", "--seed", "1", "-o"])
+    let bin = env!("CARGO_BIN_EXE_snn-place");
+    let gen = ["gen", "layered", "--blocks", "100000", "--seed", "1", "-o"];
+    let mut cmd = if hup_ignored {
+        // `exec` keeps the pid, and the ignored disposition, for snn-place.
+        let mut c = std::process::Command::new("sh");
+        c.args(["-c", "trap '' HUP; exec \"$@\"", "sh", bin])
+            .args(gen);
+        c
+    } else {
+        let mut c = std::process::Command::new(bin);
+        c.args(gen);
+        c
+    };
+    let mut child = cmd
         .arg(&out)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -661,10 +674,15 @@ fn interrupt(signal: &str) {
 
 #[test]
 fn ctrl_c_leaves_no_partial_or_temporary_file() {
-    interrupt("-INT");
+    interrupt("-INT", false);
 }
 
 #[test]
 fn sigterm_leaves_no_partial_or_temporary_file() {
-    interrupt("-TERM");
+    interrupt("-TERM", false);
+}
+
+#[test]
+fn sigterm_under_nohup_still_cleans_up() {
+    interrupt("-TERM", true);
 }
