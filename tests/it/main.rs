@@ -6,6 +6,8 @@ mod adversarial;
 mod bad_input;
 /// `compare` and `--allocator auto`: tables, CSV, JSON, failures, the HTML report in Chromium.
 mod compare;
+/// Same seed, same output at 1 and 2 rayon threads: every allocator, FM, the emulator, `compare`.
+mod determinism;
 /// `emulate` and `--emulate`: time per timestep, determinism, bad input.
 mod emulate;
 /// `build` and `import keras`: Keras fixtures' shapes and fit, bundled nets, bad input.

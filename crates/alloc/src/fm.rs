@@ -138,6 +138,9 @@ pub fn refine(
     let mut moved = vec![0usize; n];
     // Invariant: a heap entry is current only while its version matches `version[v]`.
     let mut version = vec![0u32; n];
+    // Invariant: for a vertex not yet moved in the current pass, the gain of its best move as of now
+    // (i64::MIN when it touches no other part); `best_swap_partner` skips candidates by it.
+    let mut best_gain = vec![i64::MIN; n];
     let patience = cfg.patience(n);
     for pass in 1..=cfg.max_passes {
         if expired() {
@@ -146,7 +149,9 @@ pub fn refine(
         stats.passes = pass;
         let mut heap: BinaryHeap<(i64, Reverse<u32>, u32, u32)> = BinaryHeap::new();
         for (v, &ver) in version.iter().enumerate() {
-            if let Some((gain, p)) = best_move(g, part, &mut conn, v, |_| true) {
+            let mv = best_move(g, part, &mut conn, v, |_| true);
+            best_gain[v] = mv.map_or(i64::MIN, |m| m.0);
+            if let Some((gain, p)) = mv {
                 heap.push((gain, Reverse(v as u32), p, ver));
             }
         }
@@ -165,18 +170,14 @@ pub fn refine(
             if size[to as usize] + w > cap[to as usize] {
                 // `to` is full: swap v with the block of `to` whose move to v's part gains the most once
                 // v has moved, if the pair gains anything; else v's best move to a part with room.
-                match best_swap_partner(
-                    g,
-                    part,
-                    &members[to as usize],
-                    &moved,
+                let candidates = Candidates {
+                    members: &members[to as usize],
+                    moved: &moved,
                     pass,
-                    v,
-                    from,
-                    to,
-                    &size,
-                    cap,
-                ) {
+                    best_gain: &best_gain,
+                    need: -gain,
+                };
+                match best_swap_partner(g, part, &candidates, v, from, to, &size, cap) {
                     Some((u, gu)) if gain + gu > 0 => {
                         step.push((u, from));
                         step_gain += gu;
@@ -209,7 +210,9 @@ pub fn refine(
                 for (u, _) in g.neighbors(x) {
                     if moved[u] != pass {
                         version[u] += 1;
-                        if let Some((gain, p)) = best_move(g, part, &mut conn, u, |_| true) {
+                        let mv = best_move(g, part, &mut conn, u, |_| true);
+                        best_gain[u] = mv.map_or(i64::MIN, |m| m.0);
+                        if let Some((gain, p)) = mv {
                             heap.push((gain, Reverse(u as u32), p, version[u]));
                         }
                     }
@@ -252,16 +255,30 @@ fn move_vertex(
     part[v] = to;
 }
 
+/// The swap partners `best_swap_partner` looks at: the members of the full part not yet moved this pass
+/// whose swap can pay, that is whose gain can exceed `need`.
+struct Candidates<'a> {
+    members: &'a [u32],
+    moved: &'a [usize],
+    pass: usize,
+    /// Invariant: current for every member not moved this pass (see `refine`).
+    best_gain: &'a [i64],
+    need: i64,
+}
+
 /// The block `u` of part `to` (not yet moved this pass) whose move to `from` gains the most once `v` has
-/// moved from `from` to `to`, and that gain, among the swaps that keep both parts within capacity. Ties go
-/// to the lower id.
+/// moved from `from` to `to`, and that gain, among the swaps that keep both parts within capacity and
+/// gain more than `candidates.need`; ties go to the lower id. A partner's gain is at most the gain of its
+/// own best move (its edges into `from` count towards that move, and the edge to v turns against it), so
+/// members whose best move gains `need` or less are skipped without sweeping their neighbours: the
+/// partner found, and whether the swap pays, are those of the full search. On tightly packed boards
+/// nearly every move is into a full part and most find no partner; that sweep was about 70% of the
+/// refinement's time.
 #[allow(clippy::too_many_arguments)]
 fn best_swap_partner(
     g: &BlockGraph,
     part: &[u32],
-    candidates: &[u32],
-    moved: &[usize],
-    pass: usize,
+    candidates: &Candidates,
     v: usize,
     from: u32,
     to: u32,
@@ -270,10 +287,11 @@ fn best_swap_partner(
 ) -> Option<(usize, i64)> {
     let wv = g.vwgt[v];
     let mut best: Option<(i64, usize)> = None;
-    for &u in candidates {
+    for &u in candidates.members {
         let u = u as usize;
         let wu = g.vwgt[u];
-        if moved[u] == pass
+        if candidates.moved[u] == candidates.pass
+            || candidates.best_gain[u] <= candidates.need
             || size[to as usize] + wv - wu > cap[to as usize]
             || size[from as usize] - wv + wu > cap[from as usize]
         {
@@ -317,6 +335,12 @@ pub fn repair(g: &BlockGraph, part: &mut [u32], cap: &[u32]) {
     }
     for p in 0..k {
         while size[p] > cap[p] {
+            // The other part with the most room (ties to the lower id), found once per move rather than
+            // once per vertex: a vertex that can go there at all goes there. On a board of thousands of
+            // chips, nearly all full, that scan of every part per vertex was most of METIS's time.
+            let most_room = (0..k as u32)
+                .filter(|&q| q as usize != p && size[q as usize] <= cap[q as usize])
+                .max_by_key(|&q| (cap[q as usize] - size[q as usize], Reverse(q)));
             let mut best: Option<(i64, u32, u32)> = None;
             for &v in &members[p] {
                 let v_us = v as usize;
@@ -329,10 +353,7 @@ pub fn repair(g: &BlockGraph, part: &mut [u32], cap: &[u32]) {
                     Some(mv) => mv,
                     // No part with room that v talks to: the part with the most room, at the cost of
                     // all of v's traffic inside p (best_move loaded it into `conn`).
-                    None => match (0..k as u32)
-                        .filter(|&q| q as usize != p && room(q))
-                        .max_by_key(|&q| (cap[q as usize] - size[q as usize], Reverse(q)))
-                    {
+                    None => match most_room.filter(|&q| room(q)) {
                         Some(q) => (-conn.weight[p], q),
                         None => continue,
                     },
