@@ -122,6 +122,35 @@ fn every_allocator_refiner_emulator_and_compare_is_thread_count_independent() {
         &["-a", "greedy-interchip", "--refine", "fm", net],
         Some(&gfm),
     );
+    // Packing and the multicast model: the local search and METIS's two graphs, in parallel tries.
+    let packed = dir.path().join("p-pack");
+    same_at_1_and_2_threads(
+        &[
+            "-a",
+            "metis",
+            "--refine",
+            "fm",
+            "--pack",
+            "--traffic",
+            "multicast",
+            net,
+        ],
+        Some(&packed),
+    );
+    let r = same_at_1_and_2_threads(
+        &[
+            "-a",
+            "metis",
+            "--traffic",
+            "multicast",
+            "--emulate",
+            "--steps",
+            "50",
+            net,
+        ],
+        None,
+    );
+    assert_eq!(r["traffic"], "multicast");
 
     // The emulator, on a saved placement and in the placing run.
     let placement = fm.with_extension("1.json");
