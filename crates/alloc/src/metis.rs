@@ -47,6 +47,11 @@ impl Default for Metis {
     }
 }
 
+/// Above this many on-chip blocks METIS runs at most 2 tries (one k-way, one recursive bisection):
+/// METIS calls are serialised (see the module docs), and on `gen layered --blocks 1000000` 4 tries took
+/// 72 s, three times as long as reading and validating the 851 MB file (BENCHMARKS.md).
+pub const LARGE_NET: usize = 250_000;
+
 /// METIS's weights are 32-bit and it sums them: scale so that all of them together stay below 2^30.
 fn metis_weights(g: &BlockGraph) -> Vec<i32> {
     let total: i64 = g.weights.iter().sum();
@@ -129,7 +134,12 @@ impl Metis {
         let slack = (k as f64 * cap as f64 / n.max(1) as f64 - 1.0) * 1000.0;
         let ufactor = (slack.floor() as i32).clamp(1, 30);
         let adjwgt: Vec<Vec<i32>> = graphs.iter().map(|g| metis_weights(g)).collect();
-        let seeds: Vec<i32> = (0..self.tries.max(1))
+        let tries = if n > LARGE_NET {
+            self.tries.min(2)
+        } else {
+            self.tries
+        };
+        let seeds: Vec<i32> = (0..tries.max(1))
             .map(|_| ctx.rng.random_range(0..i32::MAX))
             .collect();
         let deadline = ctx.deadline;
