@@ -49,6 +49,8 @@ Examples:
       The same from an snn-layers/1 layer description, written gzip-compressed.
   snn-place --emulate --steps 1000 net.json
       Place, then emulate 1,000 timesteps: time per step and what sets the pace.
+  snn-place --pack --traffic multicast --emulate net.json
+      Let blocks share cores, and place and emulate for routers that replicate spikes per chip.
   snn-place emulate net.json --placement placement.json --topology nahuku32 --precompute
       Emulate a saved placement, with input spikes sent ahead of the run.
 

@@ -150,7 +150,7 @@ pub const ALLOCATORS: &[(&str, &str)] = &[
     ),
     (
         "metis",
-        "METIS k-way over the fewest chips, capacity repaired, best of 4 seeds, mapped onto the mesh; \
+        "METIS k-way over the fewest chips, capacity repaired, best of 4 seeds (2 above 250,000 blocks), mapped onto the mesh; \
          add --refine fm for less traffic",
     ),
     (
