@@ -513,7 +513,8 @@ fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
         .map_err(fail(exit::BAD_INPUT))?;
     let mut report = Report::new(&net, &topo, &placement, 0.0);
     report.traffic = args.emu.traffic.name();
-    report.pack = shares_cores(&placement);
+    // A core holding several blocks: fewer cores than on-chip blocks.
+    report.pack = report.cores_used < net.n_on_chip();
     let em = emulate(
         &net,
         &topo,
@@ -534,15 +535,6 @@ fn emu_options(args: &EmuArgs, seed: u64) -> EmuOptions {
         precompute: args.precompute,
         traffic: args.traffic,
     }
-}
-
-/// Whether some core of `p` holds more than one block.
-fn shares_cores(p: &Placement) -> bool {
-    let mut cores: Vec<_> = p.slots().iter().filter(|s| s.chip().is_some()).collect();
-    let n = cores.len();
-    cores.sort_unstable();
-    cores.dedup();
-    cores.len() < n
 }
 
 /// Runs the emulator with a progress bar on standard error when it is a terminal and the output is not

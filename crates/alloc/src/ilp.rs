@@ -30,6 +30,7 @@
 //! build with the cargo feature `highs`, by HiGHS: one model, one arm per backend in `solve`.
 //! With a time limit that stops the solver, the result depends on the machine's speed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use good_lp::solvers::microlp::microlp;
@@ -39,10 +40,9 @@ use good_lp::{
 };
 use snn_graph::{BlockId, Network};
 use snn_hardware::{ChipId, Topology, TrafficModel};
-use snn_placement::{Placement, Slot};
+use snn_placement::{Nets, Placement, Slot};
 
 use crate::fm::FmConfig;
-use crate::hyper::Nets;
 use crate::mapping::{place_parts, place_parts_on_chips};
 use crate::partition::{on_chip_edges, BlockGraph};
 use crate::{check_fits, AllocError, Allocator, Ctx, Metis, RefineStats, Refiner};
@@ -244,13 +244,17 @@ struct Traffic {
     /// Pairs incident to each vertex (indices into `pairs`), in compressed sparse rows.
     xadj: Vec<usize>,
     inc: Vec<u32>,
-    /// For the multicast objective: per source (local index), its pins (local index, spikes).
+    /// For the multicast objective: the nets, and the same per source (local index) with its pins
+    /// (local index, spikes), as the model's terms use them.
+    multicast: Option<Arc<Nets>>,
     nets: Vec<(u32, Vec<(u32, f64)>)>,
+    /// The local index of each block of the network (`u32::MAX` for host blocks).
+    local: Vec<u32>,
 }
 
 impl Traffic {
     /// The traffic of `net`; with `nets`, also its multicast nets (for [`Objective::Multicast`]).
-    fn new(net: &Network, nets: Option<&Nets>) -> Traffic {
+    fn new(net: &Network, multicast: Option<Arc<Nets>>) -> Traffic {
         let (blocks, mut directed) = on_chip_edges(net);
         // A stable sort keeps edge order within a pair, so the sums are the same on every run.
         directed.sort_by_key(|t| (t.0.min(t.1), t.0.max(t.1)));
@@ -293,7 +297,7 @@ impl Traffic {
         for (v, b) in blocks.iter().enumerate() {
             local[b.idx()] = v as u32;
         }
-        let nets = nets.map_or_else(Vec::new, |nets| {
+        let nets = multicast.as_deref().map_or_else(Vec::new, |nets| {
             (0..nets.len())
                 .map(|i| {
                     let r = nets.xpins[i]..nets.xpins[i + 1];
@@ -311,14 +315,16 @@ impl Traffic {
             pairs,
             xadj,
             inc,
+            multicast,
             nets,
+            local,
         }
     }
 
     /// The ILP's traffic for `objective` in `ctx`.
     fn for_objective(net: &Network, objective: Objective, ctx: &Ctx) -> Traffic {
         if objective == Objective::Multicast {
-            Traffic::new(net, Some(&ctx.nets(net)))
+            Traffic::new(net, Some(ctx.nets(net)))
         } else {
             Traffic::new(net, None)
         }
@@ -365,22 +371,14 @@ impl Traffic {
                 load.into_iter().fold(0.0, f64::max)
             }
             Objective::Multicast => {
-                let mut total = 0.0;
-                let mut per_chip: Vec<(u32, f64)> = Vec::new();
-                for (s, pins) in &self.nets {
-                    per_chip.clear();
-                    let home = chip[*s as usize];
-                    per_chip.extend(
-                        pins.iter()
-                            .map(|&(p, w)| (chip[p as usize], w))
-                            .filter(|&(c, _)| c != home),
-                    );
-                    per_chip.sort_by_key(|t| t.0);
-                    for group in per_chip.chunk_by(|x, y| x.0 == y.0) {
-                        total += group.iter().map(|t| t.1).fold(0.0, f64::max);
-                    }
-                }
-                total
+                let nets = self
+                    .multicast
+                    .as_ref()
+                    .expect("built with nets for multicast");
+                nets.cost(|b| {
+                    let v = self.local[b.idx()];
+                    (v != u32::MAX).then(|| ChipId(chip[v as usize]))
+                })
             }
         }
     }
@@ -1134,7 +1132,7 @@ mod tests {
 
     /// The best objective over every assignment of the blocks to the usable chips within capacity.
     fn brute_force(net: &Network, topo: &Topology, objective: Objective, k: u32) -> f64 {
-        let t = Traffic::new(net, Some(&Nets::new(net)));
+        let t = Traffic::new(net, Some(Arc::new(Nets::new(net))));
         let n = t.n();
         let mut chip = vec![0u32; n];
         let mut best = f64::INFINITY;
@@ -1186,7 +1184,7 @@ mod tests {
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let stats = ctx.ilp.clone().expect("the ILP reports");
         prop_assert_eq!(stats.status, IlpStatus::Optimal);
-        let t = Traffic::new(net, Some(&Nets::new(net)));
+        let t = Traffic::new(net, Some(Arc::new(Nets::new(net))));
         let got = t.cost(topo, objective, &chips_of(&t, &p));
         let best = brute_force(net, topo, objective, topo.n_chips());
         prop_assert!(
@@ -1263,7 +1261,7 @@ mod tests {
                 s.after < s.before,
                 "{objective:?}: round-robin leaves room to improve"
             );
-            let t = Traffic::new(&net, Some(&Nets::new(&net)));
+            let t = Traffic::new(&net, Some(Arc::new(Nets::new(&net))));
             let got = t.cost(&topo, objective, &chips_of(&t, &p));
             assert!(
                 got <= s.after + 1e-9,

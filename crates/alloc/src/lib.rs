@@ -35,11 +35,11 @@ use snn_placement::{check_blocks_fit, Placement, PlacementError, Rules};
 
 pub use baseline::{Greedy, RoundRobin};
 pub use greedy_interchip::GreedyInterchip;
-pub use hyper::Nets;
 pub use ilp::{Ilp, IlpConfig, IlpRefine, IlpStats, IlpStatus, Objective};
 pub use metis::Metis;
 pub use pack::{pack, Packed, Packing};
 pub use refine::{Fm, Pipeline, RefineStats, Refiner};
+pub use snn_placement::Nets;
 
 /// What an allocator gets besides the network and the topology.
 pub struct Ctx {

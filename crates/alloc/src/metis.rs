@@ -17,10 +17,10 @@ use rand::Rng;
 use rayon::prelude::*;
 use snn_graph::{Adjacency, Edge, Network};
 use snn_hardware::{Topology, TrafficModel};
-use snn_placement::Placement;
+use snn_placement::{Nets, Placement};
 
 use crate::fm::{self, FmConfig};
-use crate::hyper::{self, HyperGraph, Nets, HYPER_PASSES};
+use crate::hyper::{self, HyperGraph, HYPER_PASSES};
 use crate::mapping::place_parts;
 use crate::multilevel::{self, VCYCLES};
 use crate::partition::BlockGraph;

@@ -17,9 +17,8 @@ use std::sync::Arc;
 
 use snn_graph::{Block, BlockId, Edge, Network};
 use snn_hardware::{CoreLimits, Topology, TrafficModel};
-use snn_placement::{check_blocks_fit, Placement};
+use snn_placement::{check_blocks_fit, Nets, Placement};
 
-use crate::hyper::Nets;
 use crate::partition::on_chip_edges;
 use crate::{AllocError, Allocator, Ctx};
 

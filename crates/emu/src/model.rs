@@ -9,7 +9,7 @@ use rand::Rng;
 use rand_distr::{Binomial, Distribution};
 use snn_graph::{BlockId, Network};
 use snn_hardware::{ChipId, CoreId, CostModel, Link, Topology, TrafficModel};
-use snn_placement::{Placement, Slot};
+use snn_placement::{Nets, Placement, Slot};
 
 use crate::binomial::BinomialTable;
 
@@ -199,8 +199,13 @@ impl Model {
         let mut sources = Vec::with_capacity(net.n_blocks());
         let mut targets: Vec<(u32, f64)> = Vec::with_capacity(net.edges().len());
         let mut run: Vec<(u32, f64)> = Vec::new();
-        // This source's inter-chip edges: (destination chip, destination block, spikes).
-        let mut remote: Vec<(ChipId, BlockId, f64)> = Vec::new();
+        // This source's messages to other chips: (destination chip, spikes per unit of scale).
+        let mut remote: Vec<(ChipId, f64)> = Vec::new();
+        // Under multicast, one per destination chip, the largest pair total there (replicated at the
+        // chip), as `Metrics` counts them: the nets' per-chip maxima. Nets come in source order.
+        let nets = (traffic == TrafficModel::Multicast).then(|| Nets::new(net));
+        let mut next_net = 0;
+        let chip_of = |x: BlockId| slots[x.idx()].chip();
         let (mut max_hops, mut noc_ns, mut has_host) = (0u32, 0.0f64, false);
         let mut tables = Tables::new();
         for (b, block) in net.blocks().iter().enumerate() {
@@ -235,7 +240,9 @@ impl Model {
                 match (src_slot, dst_slot) {
                     (Slot::Core { chip: a, core: ca }, Slot::Core { chip: b, core: cb }) => {
                         if a != b {
-                            remote.push((b, e.dst, e.spikes));
+                            if traffic == TrafficModel::Unicast {
+                                remote.push((b, e.spikes));
+                            }
                         } else if e.spikes > 0.0 {
                             noc_ns = noc_ns.max(tile_route_ns(topo, cost, ca, cb));
                         }
@@ -250,10 +257,14 @@ impl Model {
                     }
                 }
             }
-            // Messages to other chips: one per edge (unicast), or one per destination chip, the largest
-            // pair total there (multicast: replicated at the destination chip), as `Metrics` counts them.
+            if let Some(nets) = &nets {
+                if nets.src.get(next_net) == Some(&BlockId(b as u32)) {
+                    nets.remote(next_net, &chip_of, &mut remote);
+                    next_net += 1;
+                }
+            }
             if let Some(a) = src_slot.chip() {
-                for (b, spikes) in chip_messages(&mut remote, traffic) {
+                for &(b, spikes) in &remote {
                     interchip_msgs += spikes;
                     if traffic == TrafficModel::Multicast {
                         send_ns += spikes * cost.message_send_ns;
@@ -406,32 +417,6 @@ impl Scratch {
     /// The last step's messages per link, in [`Model::links`] order.
     pub(crate) fn link_msgs(&self) -> &[f64] {
         &self.acc[self.neuron.len()..]
-    }
-}
-
-/// The messages a source sends to each other chip, from its inter-chip edges `remote` (destination chip,
-/// destination block, spikes), in edge order per chip: unicast, each edge's spikes; multicast, per chip
-/// the largest total of the parallel edges to one block there.
-fn chip_messages(
-    remote: &mut [(ChipId, BlockId, f64)],
-    traffic: TrafficModel,
-) -> Vec<(ChipId, f64)> {
-    match traffic {
-        TrafficModel::Unicast => remote.iter().map(|t| (t.0, t.2)).collect(),
-        TrafficModel::Multicast => {
-            // A stable sort keeps edge order within a pair, so the sums are the same every run.
-            remote.sort_by_key(|t| (t.0, t.1));
-            remote
-                .chunk_by(|x, y| x.0 == y.0)
-                .map(|per_chip| {
-                    let best = per_chip
-                        .chunk_by(|x, y| x.1 == y.1)
-                        .map(|pair| pair.iter().map(|t| t.2).sum::<f64>())
-                        .fold(0.0, f64::max);
-                    (per_chip[0].0, best)
-                })
-                .collect()
-        }
     }
 }
 

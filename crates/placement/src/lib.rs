@@ -1,13 +1,15 @@
 //! A [`Placement`] says where each block of a network sits: a core of a chip ([`Slot::Core`]) or the host
 //! ([`Slot::Host`]). This crate holds the one validator ([`Placement::validate`], with [`Rules`]), the
 //! capacity rule it shares with the allocators' early checks ([`check_blocks_fit`], [`core_overflow`]),
-//! the `snn-placement/1` file format ([`io`]), the traffic figures ([`Metrics`]) and the `snn-report/1`
+//! the `snn-placement/1` file format ([`io`]), the traffic figures ([`Metrics`], with the multicast
+//! hypergraph [`Nets`]) and the `snn-report/1`
 //! object ([`Report`]).
 //!
 //! Invariant: capacity rules live here and nowhere else. Depends on the graph and hardware crates only.
 
 pub mod io;
 mod metrics;
+mod nets;
 mod report;
 
 use snn_graph::{Block, BlockId, Network};
@@ -15,6 +17,7 @@ use snn_hardware::{ChipId, CoreId, CoreLimits, Topology};
 
 pub use io::{read_placement, read_placement_file, write_placement};
 pub use metrics::Metrics;
+pub use nets::Nets;
 pub use report::{Report, REPORT_FORMAT};
 
 /// Where one block sits.

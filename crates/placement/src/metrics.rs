@@ -1,10 +1,10 @@
 //! The traffic figures of `snn-report/1`, computed from the network's expected `spikes`, the topology's
 //! dimension-order routing and a placement.
 
-use snn_graph::{BlockId, Network};
+use snn_graph::Network;
 use snn_hardware::{ChipId, Link, Topology};
 
-use crate::{Placement, Slot};
+use crate::{Nets, Placement, Slot};
 
 /// What a placement costs in spike traffic per timestep (expected values). See
 /// `shared/spec/report-format.md` for each figure's definition.
@@ -82,36 +82,16 @@ impl Metrics {
     }
 }
 
-/// Multicast traffic: parallel edges between one pair of blocks add up first; then, per on-chip source
-/// and per other chip, the largest pair total counts once.
+/// Multicast traffic (see [`Nets`]): parallel edges between one pair of blocks add up first; then, per
+/// on-chip source and per other chip, the largest pair total counts once.
 fn multicast(net: &Network, slots: &[Slot]) -> f64 {
-    // Off-chip-destined edges of on-chip sources, as (src, dst chip, dst, spikes), grouped by sorting.
-    let mut out: Vec<(BlockId, ChipId, BlockId, f64)> = net
-        .edges()
-        .iter()
-        .filter_map(|e| {
-            let a = slots[e.src.idx()].chip()?;
-            let b = slots[e.dst.idx()].chip()?;
-            (a != b).then_some((e.src, b, e.dst, e.spikes))
-        })
-        .collect();
-    // A stable sort keeps edge order within a pair, so the pair sums are the same on every run.
-    out.sort_by_key(|t| (t.0, t.1, t.2));
-    let mut total = 0.0;
-    for per_chip in out.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
-        let best = per_chip
-            .chunk_by(|x, y| x.2 == y.2)
-            .map(|pair| pair.iter().map(|t| t.3).sum::<f64>())
-            .fold(0.0, f64::max);
-        total += best;
-    }
-    total
+    Nets::new(net).cost(|b| slots[b.idx()].chip())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snn_graph::{Block, Edge};
+    use snn_graph::{Block, BlockId, Edge};
     use snn_hardware::CoreId;
 
     fn core(chip: u32, core: u32) -> Slot {
