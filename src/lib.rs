@@ -96,7 +96,7 @@ impl Default for Options {
 }
 
 /// The allocator used when none is named.
-pub const DEFAULT_ALLOCATOR: &str = "metis";
+pub const DEFAULT_ALLOCATOR: &str = "portfolio";
 
 /// Why [`place`] returned no placement.
 #[derive(Debug, thiserror::Error)]
@@ -251,6 +251,7 @@ pub struct CompareOptions {
 /// The candidates `--allocator auto` tries, and `compare` without `--allocators`: every allocator but the
 /// ILP (slow by design), and METIS with FM refinement.
 pub const AUTO_CANDIDATES: &[&str] = &[
+    "portfolio",
     "greedy",
     "round-robin",
     "greedy-interchip",
