@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use cli::advise::AdviseArgs;
 use cli::build::BuildArgs;
 use cli::compare::CompareArgs;
 use cli::emulate::EmulateArgs;
@@ -35,6 +36,9 @@ Examples:
       Let blocks share cores, and place and emulate for routers that replicate spikes per chip.
   snn-place emulate net.json --placement placement.json --topology nahuku32 --precompute
       Emulate a saved placement, with input spikes sent ahead of the run.
+  snn-place advise net.json --placement placement.json
+      What to change to shorten the timestep (precompute, host layers in the loop, allocator, packing,
+      chips, probes), ranked by the time per step each saves.
 
 Exit codes: 0 ok, 1 output not written, 2 bad input or usage, 3 the network does not fit,
 130 interrupted (Ctrl-C, SIGTERM: no output file or temporary file is left).";
@@ -79,6 +83,10 @@ enum Command {
     /// Place a network with several allocators, emulate each placement and rank them by time per
     /// step, e.g. `snn-place compare net.json --allocators all --html report.html`.
     Compare(CompareArgs),
+    /// Emulate a network as given and with each remedy applied (precompute or move the host layers in
+    /// the loop on chip, another allocator, packing, fewer chips, fewer probed values), ranked by the
+    /// time per step they save, e.g. `snn-place advise net.json --placement p.json`.
+    Advise(AdviseArgs),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +107,7 @@ fn main() -> ExitCode {
         Some(Command::Build(args)) => cli::build::run_build(&args),
         Some(Command::Import(args)) => cli::import::run_import(&args),
         Some(Command::Compare(args)) => cli::compare::run_compare(&args),
+        Some(Command::Advise(args)) => cli::advise::run_advise(&args),
         None => cli::place::run_place(&cli.place),
     };
     match result {

@@ -21,10 +21,14 @@ pub(crate) struct EmuArgs {
     /// Timesteps to emulate (with --emulate or `emulate`), e.g. --steps 1000.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub(crate) steps: u32,
-    /// Send input spikes ahead of the run (nengo-loihi's precompute=True): inputs cost nothing per step;
-    /// probe outputs still do.
+    /// Send input spikes ahead of the run (nengo-loihi's precompute=True): no host round trip per step,
+    /// inputs cost nothing per step; probe reads still do. An error when the host is in the loop.
     #[arg(long)]
     pub(crate) precompute: bool,
+    /// Timesteps per inference (each input presented this long): also report the time and energy per
+    /// inference, e.g. --steps-per-inference 30.
+    #[arg(long, value_name = "N")]
+    pub(crate) steps_per_inference: Option<u32>,
     /// How spikes reach other chips: unicast (one message per destination core, Loihi 1) or multicast
     /// (one per destination chip, replicated there: Loihi 2, SpiNNaker). The traffic-aware allocators,
     /// refiners and the ILP minimise it; the emulator counts messages by it, e.g. --traffic multicast.
@@ -91,6 +95,7 @@ pub(crate) fn emu_options(args: &EmuArgs, seed: u64) -> EmuOptions {
         seed,
         precompute: args.precompute,
         traffic: args.traffic,
+        steps_per_inference: args.steps_per_inference,
     }
 }
 

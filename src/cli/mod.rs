@@ -2,6 +2,7 @@
 //! or the file system, and here the pieces every command shares (exit codes, `Failure`, loading the
 //! network and the topology, argument parsers).
 
+pub(crate) mod advise;
 pub(crate) mod build;
 pub(crate) mod compare;
 pub(crate) mod emulate;

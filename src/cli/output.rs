@@ -296,8 +296,71 @@ pub(crate) fn emulation_table(em: &Emulation) -> String {
             },
         ),
         ("host msgs", per_step(em.host_messages_per_step)),
+        ("phases", phases(em)),
+        ("host", host_row(em)),
+        ("energy per step", energy_row(em)),
     ];
-    rows.iter().map(|(k, v)| format!("{k:<18} {v}\n")).collect()
+    let mut s: String = rows.iter().map(|(k, v)| format!("{k:<18} {v}\n")).collect();
+    if let Some(inf) = &em.per_inference {
+        s += &format!(
+            "{:<18} {} steps: {} us, {} uJ\n",
+            "per inference",
+            inf.steps,
+            number(inf.time_us),
+            number(inf.energy_uj)
+        );
+    }
+    s
+}
+
+/// The step split as NxSDK's time probe splits it, and the phase that set the pace.
+fn phases(em: &Emulation) -> String {
+    let p = &em.phases_us;
+    format!(
+        "spiking {} us, inter-chip {} us, barrier {} us, host {} us (largest: {})",
+        number(p.spiking),
+        number(p.interchip),
+        number(p.barrier),
+        number(p.host),
+        em.pace_phase
+    )
+}
+
+/// What the host does every step.
+fn host_row(em: &Emulation) -> String {
+    let h = &em.host;
+    let mut parts = Vec::new();
+    if !h.in_loop.is_empty() {
+        parts.push(format!(
+            "in the loop: {} host block{} ({})",
+            h.in_loop.len(),
+            if h.in_loop.len() == 1 { "" } else { "s" },
+            snn_place::emu::name_list(&h.in_loop, 3)
+        ));
+    }
+    parts.push(if h.round_trip {
+        "a round trip every step".to_string()
+    } else {
+        "no round trip".to_string()
+    });
+    parts.push(format!("{} probed values read every step", h.probed_values));
+    parts.join("; ")
+}
+
+/// Mean energy per step and its split.
+fn energy_row(em: &Emulation) -> String {
+    let e = &em.energy_per_step_uj;
+    format!(
+        "{} uJ (neurons {}, spikes {}, messages {}, synops {}, mesh {}, inter-chip {}, host {})",
+        number(e.mean),
+        number(e.neurons),
+        number(e.spikes),
+        number(e.messages),
+        number(e.synops),
+        number(e.mesh),
+        number(e.interchip),
+        number(e.host)
+    )
 }
 
 pub(crate) fn per_step(x: f64) -> String {

@@ -74,6 +74,15 @@ pub(crate) fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
     let net_path = args.net.as_deref().expect("clap requires NET");
     let net = load_net(net_path)?;
     let topo = load_topo(&args.topology)?;
+    // A host loop makes --precompute impossible: say so before placing (and writing --out).
+    if args.emulate {
+        snn_place::check_precompute(&net, &emu_options(&args.emu, args.seed)).map_err(|e| {
+            Failure {
+                code: exit::BAD_INPUT,
+                error: anyhow!(e).context(display(net_path)),
+            }
+        })?;
+    }
     // The ILP always runs against a clock; other allocators only when --time-limit is given.
     let uses_ilp = args.allocator == "ilp" || args.refine.iter().any(|r| r == "ilp");
     let limit = args.time_limit.or(uses_ilp.then_some(DEFAULT_TIME_LIMIT_S));

@@ -32,6 +32,7 @@ fn fixture() -> (Network, Topology, Vec<Row>) {
                 report,
                 time_mean_us: mean,
                 time_p99_us: mean + 0.5,
+                energy_uj: mean / 10.0,
                 pace: pace.into(),
                 pace_share: 0.75,
             })),
