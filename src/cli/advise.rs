@@ -8,13 +8,13 @@ use clap::Args;
 use serde_json::json;
 use snn_place::graph::{write_net, Network};
 use snn_place::hardware::{Topology, DEFAULT_PRESET};
-use snn_place::placement::{read_placement_file, write_placement, Rules};
+use snn_place::placement::{write_placement, Rules};
 use snn_place::{Advice, AdviseOptions, Options, DEFAULT_ALLOCATOR};
 
 use super::emulate::{emu_options, EmuArgs};
 use super::output::{number, print, write_atomic};
 use super::place::place_error_code;
-use super::{display, exit, fail, load_net, load_topo, Failure};
+use super::{display, exit, fail, load_net, load_placement, load_topo, Failure};
 
 #[derive(Args)]
 pub(crate) struct AdviseArgs {
@@ -51,9 +51,7 @@ pub(crate) fn run_advise(args: &AdviseArgs) -> Result<(), Failure> {
     let topo = load_topo(&args.topology)?;
     let placement = match &args.placement {
         Some(path) => {
-            let p = read_placement_file(path, &net)
-                .map_err(|e| anyhow!(e).context(display(path)))
-                .map_err(fail(exit::BAD_INPUT))?;
+            let p = load_placement(path, &net)?;
             let rules = Rules {
                 chips: topo.n_chips(),
                 packing: true,

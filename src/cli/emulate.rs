@@ -10,10 +10,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use snn_place::emu::{EmuOptions, Emulation};
 use snn_place::graph::Network;
 use snn_place::hardware::{Topology, TrafficModel, DEFAULT_PRESET};
-use snn_place::placement::{read_placement_file, Placement, Report, Rules};
+use snn_place::placement::{Placement, Report, Rules};
 
 use super::output::print_report;
-use super::{display, exit, fail, load_net, load_topo, parse_traffic, Failure};
+use super::{display, exit, fail, load_net, load_placement, load_topo, parse_traffic, Failure};
 
 /// How to emulate.
 #[derive(Args)]
@@ -60,9 +60,7 @@ pub(crate) struct EmulateArgs {
 pub(crate) fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
     let net = load_net(&args.net)?;
     let topo = load_topo(&args.topology)?;
-    let placement = read_placement_file(&args.placement, &net)
-        .map_err(|e| anyhow!(e).context(display(&args.placement)))
-        .map_err(fail(exit::BAD_INPUT))?;
+    let placement = load_placement(&args.placement, &net)?;
     // The placement must fit this topology before any figure is computed from it.
     let rules = Rules {
         chips: topo.n_chips(),

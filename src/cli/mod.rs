@@ -18,6 +18,7 @@ use anyhow::anyhow;
 use snn_place::alloc::ilp::{Backend, Objective};
 use snn_place::graph::{read_net_file, Network};
 use snn_place::hardware::{load_topology, Topology, TrafficModel};
+use snn_place::placement::{read_placement_file, Placement};
 
 /// Exit codes, as README.md documents them.
 pub(crate) mod exit {
@@ -102,4 +103,28 @@ pub(crate) fn parse_window(s: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(_) => Err(format!("{s:?} is not a number of blocks")),
     }
+}
+
+/// Reads a placement for `net`. When it does not match, and the file names another network, the error
+/// says so first: the usual mistake is a placement saved for another network.
+pub(crate) fn load_placement(path: &Path, net: &Network) -> Result<Placement, Failure> {
+    read_placement_file(path, net).map_err(|e| {
+        let other = std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|v| v["network"].as_str().map(str::to_string))
+            .filter(|name| *name != net.name);
+        let error = match other {
+            Some(name) => anyhow!(e).context(format!(
+                "{}: the placement is for network {name:?}, not {:?}",
+                display(path),
+                net.name
+            )),
+            None => anyhow!(e).context(display(path)),
+        };
+        Failure {
+            code: exit::BAD_INPUT,
+            error,
+        }
+    })
 }
