@@ -62,6 +62,55 @@ def _axon_activity(axon, n, r):
     return float(np.sum(r[axon_ids >= 0]))
 
 
+def _base(obj):
+    """The ensemble or node behind a connection end (``Neurons``, slices)."""
+    obj = getattr(obj, "obj", obj)  # ObjView
+    return getattr(obj, "ensemble", obj)  # Neurons
+
+
+def host_loop_paths(model):
+    """The host's part in the loop, when nengo-loihi found that the model's inputs depend on its
+    outputs (``model.split.precomputable()`` is False): ``(probe index, input index, labels)`` for every
+    chip-to-host probe whose values reach a host-to-chip input through the host model, with the labels
+    of the host objects on the way. Empty when the model is precomputable or was not split."""
+    split = getattr(model, "split", None)
+    if split is None or split.precomputable() or getattr(model, "host", None) is None:
+        return []
+    import nengo
+
+    succ = {}
+    for conn in model.host.params:
+        if isinstance(conn, nengo.Connection):
+            succ.setdefault(_base(conn.pre), []).append(_base(conn.post))
+    probe_index = {id(p): k for k, p in enumerate(model.probes)}
+    input_index = {id(x): i for i, x in enumerate(model.inputs)}
+    sender_input = {}
+    for sender, receiver in model.host2chip_senders.items():
+        out = model.objs[receiver].get("out")
+        if out is not None and id(out) in input_index:
+            sender_input[sender] = input_index[id(out)]
+    paths = []
+    for probe, receiver in model.chip2host_receivers.items():
+        loihi_probe = model.objs[probe].get("out")
+        if loihi_probe is None or id(loihi_probe) not in probe_index:
+            continue
+        # Breadth-first from the receiving node, remembering the labelled host objects on the way.
+        seen = {receiver: []}
+        queue = [receiver]
+        while queue:
+            obj = queue.pop(0)
+            for nxt in succ.get(obj, []):
+                if nxt in seen:
+                    continue
+                label = getattr(nxt, "label", None)
+                seen[nxt] = seen[obj] + ([str(label)] if label else [])
+                queue.append(nxt)
+        for sender, i in sender_input.items():
+            if sender in seen:
+                paths.append((probe_index[id(loihi_probe)], i, seen[sender]))
+    return paths
+
+
 def export_model(model, rates=None, name="nengo-loihi"):
     """Export a built nengo-loihi model to an ``snn-net/1`` dict.
 
@@ -141,6 +190,16 @@ def export_model(model, rates=None, name="nengo-loihi"):
             spikes = float(len(idx)) if r is None else float(np.sum(r[idx]))
             add(bids[index[id(target)]], pids[k], spikes)
         blocks.append({"id": pids[k], "host": True, "compartments": max(total, 1)})
+
+    # A host in the loop: the probe's values reach an input through the host model. Host-to-host edges
+    # carry no chip traffic (spikes 0); they let snn-place find the loop. Both ends are named after the
+    # host objects on the way, so snn-place's advice names the host layers.
+    host_blocks = {b["id"]: b for b in blocks if b.get("host")}
+    for k, i, labels in host_loop_paths(model):
+        add(pids[k], iids[i], 0.0)
+        layer = "+".join(labels) or "host"
+        for bid in (pids[k], iids[i]):
+            host_blocks[bid].setdefault("layer", layer)
 
     return {
         "format": FORMAT,
