@@ -951,6 +951,53 @@ mod tests {
         assert!((inf.time_us - 30.0 * e.time_per_step_us.mean).abs() < 1e-9);
     }
 
+    /// The network `benches/sanafe/energy.py` runs in SANA-FE, as SANA-FE counted its events: two layers
+    /// of 1024 neurons, `per_core` per block, each firing 339,968 times in 2,048,000 neuron-steps
+    /// (rate 0.166); `packets` messages and 17,434.648 synaptic events per step between the layers, spread
+    /// evenly over the block pairs.
+    fn sana_fe_run(per_core: u64, packets: f64) -> Case {
+        let n = 1024 / per_core;
+        let rate = 339_968.0 / 2_048_000.0;
+        let mut blocks = Vec::new();
+        for layer in 0..2 {
+            for i in 0..n {
+                let mut b = Block::new(format!("l{layer}.{i}"), per_core);
+                b.rate = rate;
+                blocks.push(b);
+            }
+        }
+        let pairs = (n * n) as f64;
+        let mut edges = Vec::new();
+        for s in 0..n {
+            for d in 0..n {
+                let mut e = Edge::new(BlockId(s as u32), BlockId((n + d) as u32), packets / pairs);
+                e.synops = Some(17_434.648 / pairs);
+                edges.push(e);
+            }
+        }
+        let net = Network::new("sanafe", blocks, edges).unwrap();
+        let slots = (0..2 * n).map(|i| core(0, i as u32)).collect();
+        let topo = Topology::preset("loihi").unwrap();
+        (net, topo, Placement::new(slots, "compact", 0))
+    }
+
+    #[test]
+    fn energy_agrees_with_sana_fe() {
+        // SANA-FE 2.2.9 (`benches/sanafe/energy.py`, 1000 steps, its Loihi architecture): 1024 neurons
+        // per core: 810.45 uJ in total, 0.8105 uJ per step (synapse 0.6189, soma 0.1727, network
+        // 0.0189); 64 per core: 1.1156 uJ per step (network 0.3240, with 2,717.088 packets per step).
+        for (per_core, packets, sana_fe) in [(1024, 169.984, 0.8104524), (64, 2717.088, 1.1155969)]
+        {
+            let (net, topo, p) = sana_fe_run(per_core, packets);
+            let e = emulate(&net, &topo, &p, &opts(2000, 1), None).unwrap();
+            // Within 2%: the draws (SANA-FE's neurons fire on a fixed schedule, ours by Binomial draws)
+            // and, at 64 per core, the tile layout: SANA-FE numbers tiles down its mesh's columns (tile
+            // 4 is at x 1), this topology along its rows (tile 4 at x 4), so our messages make 4 east
+            // hops on average (12 pJ) where SANA-FE's make 1 east and 1.25 north-south (8.25 pJ).
+            within(e.energy_per_step_uj.mean, sana_fe, 0.02);
+        }
+    }
+
     #[test]
     fn tile_hops_and_chip_links_cost_energy() {
         // four_to_four on Kapoho Bay: 16 edges x 50 spikes cross 1 chip hop: 800 x 320 pJ = 0.256 uJ.
