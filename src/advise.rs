@@ -502,7 +502,14 @@ fn fewer_probes(
              or fewer neurons, or read them at the end of the run)",
             probed - left
         ),
-        reason: format!("probe reads: {probed} values read every step"),
+        reason: if probed - left == probed {
+            format!("probe reads: {probed} values read every step")
+        } else {
+            format!(
+                "probe reads: {} of the {probed} values read every step are probes outside the loop",
+                probed - left
+            )
+        },
         after,
         network: Some(remedied),
         placement: Some(placement.clone()),

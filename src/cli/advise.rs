@@ -190,11 +190,18 @@ fn advice_table(advice: &Advice, net: &Network, topo: &Topology, args: &AdviseAr
                 } else {
                     0.0
                 };
+                // Under half a percent is no gain a run would show.
+                let verdict = if pct.abs() < 0.5 {
+                    "no real change:"
+                } else if saved >= 0.0 {
+                    "saves"
+                } else {
+                    "costs"
+                };
                 format!(
-                    "{} -> {} us ({} {} us, {pct:.1}%)",
+                    "{} -> {} us ({verdict} {} us, {pct:.1}%)",
                     number(b.time_us),
                     number(a.time_us),
-                    if saved >= 0.0 { "saves" } else { "costs" },
                     number(saved.abs())
                 )
             }

@@ -1,8 +1,11 @@
 //! The emulator: given a network, a topology and a placement, [`emulate`] runs [`EmuOptions::steps`]
 //! timesteps and returns an [`Emulation`], the `emulation` object of `snn-report/1`: the time per step
-//! ([`TimeStats`]), the expected-value (analytic) time beside it, what set the pace ([`Pace`]), and the
-//! inter-chip, per-link ([`LinkLoad`]) and host traffic. [`expected_time_us`] gives the analytic time
-//! alone. Errors are [`EmuError`].
+//! ([`TimeStats`]) and its split by phase as NxSDK's time probe splits it ([`Phases`]), the
+//! expected-value (analytic) time beside it, what set the pace ([`Pace`]), what the host does every step
+//! ([`HostIo`]: the host blocks in the loop, the round trip, the probed values), the energy per step by
+//! component ([`EnergyStats`]), and the inter-chip, per-link ([`LinkLoad`]) and host traffic.
+//! [`expected_time_us`] gives the analytic time alone; [`host_loop`] finds the host blocks in the loop.
+//! Errors are [`EmuError`].
 //!
 //! # The model
 //! Each step, every on-chip block `b` fires `f_b` spikes drawn from Binomial(`compartments`, `rate`)
@@ -18,17 +21,30 @@
 //! - Link time: every message between chips is routed by [`Topology::route`](snn_hardware::Topology::route)
 //!   (dimension order); the busiest link's messages x `link_message` + the longest inter-chip route's
 //!   hops x `link_hop`.
-//! - Host time: the messages between host and on-chip blocks x `host_message` + `host_latency`. With
-//!   `precompute`, inputs (host to chip) are sent before the run and skip the host link (they still reach
-//!   their cores); probes (chip to host) still count.
+//! - Host phase (NxSDK's host/management phase, after the chips' part of the step): in any step in which
+//!   the host exchanges anything with the chips, `host_latency` (the management phase) + `host_round_trip`
+//!   when a round trip is needed + the probed values x `probe_value` + the messages between host and
+//!   on-chip blocks (either way) x `host_message`. A round trip is needed when the host is in the loop
+//!   ([`host_loop`]: a host block reached from the chips that reaches them again, directly or through
+//!   other host blocks) or inputs are not precomputed. The probed values are the compartments of the
+//!   on-chip blocks with an edge to a host block ([`probed_blocks`]), read every step. With `precompute`,
+//!   inputs (host to chip) are sent before the run and skip the host channel (they still reach their
+//!   cores); a host loop makes `precompute` an error ([`EmuError::HostLoop`]).
 //! - On-chip network delay: the longest tile route (dimension order on the tile mesh, `tile_hop_ew` and
 //!   `tile_hop_ns` per hop) between two cores of one chip joined by an edge with traffic.
 //! - Barrier: with one chip in use, by its tiles in use (`barrier_1_tile`, `barrier_2_3_tiles`,
 //!   `barrier_4_28_tiles`, `barrier_29_tiles`); with more, `barrier_chips + barrier_chip_hop x` the mesh
 //!   diameter of the chips in use, and never less than the one-chip barrier of the chip with most tiles.
-//! - Step time = max(slowest core, link time, host time) + network delay + barrier. What set the pace is
-//!   the largest of the three terms (ties: core, then link, then host), or the barrier when it exceeds
-//!   each of them.
+//! - Step time = max(slowest core, link time) + network delay + barrier + host phase, split into the
+//!   phases spiking (slowest core + network delay), inter-chip (what the links add beyond the slowest
+//!   core), barrier and host. What set the pace is the largest of slowest core, link time and host phase
+//!   (ties: core, then link, then host), or the barrier when it exceeds each of them.
+//! - Energy per step (dynamic; SANA-FE's per-event energies of Loihi, after Davies et al. 2018): every
+//!   on-chip compartment's access and update, each spike fired, each message sent and received, each
+//!   synaptic event, each tile hop of a message between two cores (east-west and north-south priced
+//!   apart; across chips, between the two cores' tile positions), each chip-to-chip link crossing, and
+//!   each message through the host channel. Like SANA-FE's own figure, it is a sum of event counts x
+//!   per-event energies.
 //!
 //! The latencies (tile routes, chip hops, host latency) depend on which edges carry traffic at all, not
 //! on the draw, so the step time is a convex function of the draws and its expectation is never below the
