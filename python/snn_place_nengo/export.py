@@ -111,6 +111,19 @@ def host_loop_paths(model):
     return paths
 
 
+def _fanout(synapse):
+    """Mean synapses one spike on an axon of ``synapse`` reaches (its weight row's length; axons that
+    share weights, as convolutions do, share the row), over the synapse's axons."""
+    n = int(synapse.n_axons)
+    if n == 0 or not synapse.weights:
+        return 1.0
+    total = 0
+    for a in range(n):
+        w = synapse.weights[synapse.axon_weight_idx(a)]
+        total += w.shape[-1]
+    return total / n
+
+
 def export_model(model, rates=None, name="nengo-loihi"):
     """Export a built nengo-loihi model to an ``snn-net/1`` dict.
 
@@ -153,29 +166,38 @@ def export_model(model, rates=None, name="nengo-loihi"):
             synapse_owner[id(synapse)] = bids[i]
 
     edges = {}
+    synops = {}
 
-    def add(src, dst, spikes):
+    def add(src, dst, spikes, fanout=None):
         if src != dst:  # self connections cost no placement, as in nengo-loihi's estimate
             edges[(src, dst)] = edges.get((src, dst), 0.0) + spikes
+            if fanout is not None:
+                synops[(src, dst)] = synops.get((src, dst), 0.0) + spikes * fanout
+
+    fanout = {}
 
     def target_of(axon, owner):
         dst = synapse_owner.get(id(axon.target))
         if dst is None:
             raise ValueError(f"{owner}: axon {axon} targets a synapse no block of the model holds")
+        if id(axon.target) not in fanout:
+            fanout[id(axon.target)] = _fanout(axon.target)
         return dst
 
     for i, block in enumerate(model.blocks):
         n = int(block.compartment.n_compartments)
         r = _rate_array(rates, block, n)
         for axon in block.axons:
-            add(bids[i], target_of(axon, block), _axon_activity(axon, n, r))
+            dst = target_of(axon, block)
+            add(bids[i], dst, _axon_activity(axon, n, r), fanout[id(axon.target)])
 
     for i, inp in enumerate(model.inputs):
         n = int(getattr(inp, "n_neurons", 0) or max([a.n_axons for a in inp.axons] or [1]))
         blocks.append({"id": iids[i], "host": True, "compartments": max(n, 1)})
         r = _rate_array(rates, inp, n)
         for axon in inp.axons:
-            add(iids[i], target_of(axon, inp), _axon_activity(axon, n, r))
+            dst = target_of(axon, inp)
+            add(iids[i], dst, _axon_activity(axon, n, r), fanout[id(axon.target)])
 
     index = {id(b): i for i, b in enumerate(model.blocks)}
     for k, probe in enumerate(model.probes):
@@ -205,5 +227,10 @@ def export_model(model, rates=None, name="nengo-loihi"):
         "format": FORMAT,
         "name": name,
         "blocks": blocks,
-        "edges": [{"src": s, "dst": d, "spikes": v} for (s, d), v in edges.items()],
+        # synops: each message's synaptic events at its destination (the destination synapse's mean
+        # weights per axon), so the emulator's synapse time and energy follow nengo-loihi's weights.
+        "edges": [
+            dict({"src": s, "dst": d, "spikes": v}, **({"synops": synops[(s, d)]} if (s, d) in synops else {}))
+            for (s, d), v in edges.items()
+        ],
     }

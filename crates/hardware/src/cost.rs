@@ -115,12 +115,13 @@ cost_model! {
     host_round_trip_ns: 7_222_000.0,
     /// Reading one probed value (a compartment of an on-chip block that sends to the host) every step.
     /// Fitted: nengo-loihi's keras-to-loihi tutorial network (built by nengo-loihi 1.1 and exported by
-    /// `python/examples/keras_to_loihi.py` to `fixtures/nengo/keras-to-loihi.net.json`, run with
-    /// `--precompute` as nengo-loihi runs it) reads 100 values per step (its `dense0` layer, which feeds
-    /// the off-chip output layer); users measure about 1 ms per step for it with NxSDK's
-    /// `timePerTimestep`, so `(1000 - 778 - 13.2) / 100 = 2.09` us, rounded to 2.1 us, where 13.2 us is
-    /// the rest of its emulated step (spiking 10.8, barrier 1.4, 10 host messages 1.0).
-    probe_value_ns: 2_100.0,
+    /// `python/examples/keras_to_loihi.py` to `fixtures/nengo/keras-to-loihi.net.json`, every ensemble at
+    /// 100 Hz, run with `--precompute` as nengo-loihi runs it) reads 100 values per step (its `dense0`
+    /// layer, which feeds the off-chip output layer); users measure about 1 ms per step for it with NxSDK's
+    /// `timePerTimestep`, so `(1000 - 778 - 74) / 100 = 1.48` us, rounded to 1.5 us, where 74 us is the
+    /// rest of its emulated step (spiking 71.6, barrier 1.4, 10 host messages 1.0). The fit moves with the
+    /// assumed rates: at 50 Hz the rest is about 37 us and the fit 1.85 us.
+    probe_value_ns: 1_500.0,
     /// Energy of reading one compartment's state per timestep (SANA-FE's Loihi architecture file
     /// `arch/loihi.yaml`, `energy_access_neuron`, from Davies et al. 2018 and SPICE runs).
     compartment_access_pj: 51.2,
