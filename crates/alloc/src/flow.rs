@@ -41,7 +41,7 @@ impl Default for FlowConfig {
     fn default() -> FlowConfig {
         FlowConfig {
             rounds: 8,
-            region: std::env::var("FLOW_REGION").ok().and_then(|x| x.parse().ok()).unwrap_or(0.75),
+            region: 0.5,
             max_pierce: 256,
         }
     }
