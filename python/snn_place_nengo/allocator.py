@@ -82,7 +82,7 @@ class SnnPlace(Allocator):
     chips : "fewest" or "all"
         "fewest" (default): ``n_chips`` is a ceiling, as for ``Greedy`` and ``GreedyInterchip``;
         the model goes on the fewest chips that fit. "all": spread over all ``n_chips`` chips
-        (snn-place's ``--chips n_chips``), as ``PartitionInterchip`` does.
+        (snn-place's ``--chips n_chips --spread``), as ``PartitionInterchip`` does.
     pack : bool
         snn-place's ``--pack``: several blocks may share a core (their compartments, axons and
         synapse memory summed within one core's limits, at most 16 blocks); the board's cores then
@@ -96,7 +96,7 @@ class SnnPlace(Allocator):
 
     def __init__(
         self,
-        allocator="metis",
+        allocator="portfolio",
         topology="nahuku32",
         binary=None,
         seed=0,
@@ -181,10 +181,12 @@ class SnnPlace(Allocator):
             with open(net_path, "w") as f:
                 json.dump(net, f)
 
-            def run(chips):
+            def run(chips, spread=False):
                 cmd = [binary, "--allocator", self.allocator, "--topology", self.topology]
                 if chips is not None:
                     cmd += ["--chips", str(chips)]
+                if spread:
+                    cmd.append("--spread")
                 cmd += ["--seed", str(self.seed), "--out", out_path, "--json"]
                 if self.pack:
                     cmd.append("--pack")
@@ -211,10 +213,12 @@ class SnnPlace(Allocator):
 
             if self.chips == "all":
                 # every one of the n_chips chips, as nengo-loihi's PartitionInterchip does
-                placement, report = run(n_chips)
+                # (greedy and round-robin fix the chip order themselves and take no --spread)
+                fixed_order = self.allocator in ("greedy", "round-robin")
+                placement, report = run(n_chips, spread=not fixed_order)
             else:
                 # n_chips is a ceiling, as for nengo-loihi's Greedy and GreedyInterchip: place
-                # on the fewest chips that fit (snn-place's --chips N fills all N chips)
+                # on the fewest chips that fit (snn-place's --chips N is a ceiling too)
                 try:
                     placement, report = run(None)
                 except DoesNotFitError as whole_topology:

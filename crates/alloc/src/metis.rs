@@ -24,7 +24,7 @@ use crate::hyper::{self, HyperGraph, HYPER_PASSES};
 use crate::mapping::place_parts;
 use crate::multilevel::{self, VCYCLES};
 use crate::partition::BlockGraph;
-use crate::{check_fits, AllocError, Allocator, Ctx};
+use crate::{chips_to_use, AllocError, Allocator, Ctx};
 
 /// Serialises calls into METIS (see the module docs).
 static METIS_LOCK: Mutex<()> = Mutex::new(());
@@ -250,11 +250,10 @@ impl Metis {
         topo: &Topology,
         ctx: &mut Ctx,
     ) -> Result<(BlockGraph, Vec<(i64, Vec<u32>)>, u32), AllocError> {
-        let fewest = check_fits(net, topo, &ctx.rules)?;
         // `--chips N` is a ceiling, as nengo-loihi's `n_chips` and the other allocators treat it: the
         // fewest chips that hold the network keep the most traffic on chip; the mapping then uses only
-        // chips 0..N.
-        let k = fewest.max(1);
+        // chips 0..N. With `--spread`, all N.
+        let k = chips_to_use(net, topo, ctx)?.max(1);
         let g = BlockGraph::new(net, &Adjacency::new(net));
         // Under multicast, half the tries partition the unicast graph and half the graph with the
         // destinations of each small net joined too (see `multicast_graph`): neither wins on every

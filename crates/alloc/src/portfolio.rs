@@ -29,7 +29,7 @@ use crate::partition::{on_chip_edges, BlockGraph};
 use rayon::prelude::*;
 
 use crate::metis::best_try;
-use crate::{check_fits, AllocError, Allocator, Ctx, GreedyInterchip, Metis};
+use crate::{chips_to_use, fill_per_chip, AllocError, Allocator, Ctx, GreedyInterchip, Metis};
 
 /// See the module docs.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,7 +152,7 @@ impl Allocator for Portfolio {
         topo: &Topology,
         ctx: &mut Ctx,
     ) -> Result<Placement, AllocError> {
-        let k = check_fits(net, topo, &ctx.rules)?.max(1);
+        let k = chips_to_use(net, topo, ctx)?.max(1);
         let caps = vec![topo.cores_per_chip(); k as usize];
         let deadline = ctx.deadline;
         let expired = move || deadline.is_some_and(|d| std::time::Instant::now() >= d);
@@ -168,6 +168,7 @@ impl Allocator for Portfolio {
         metis_ctx.traffic = ctx.traffic;
         metis_ctx.packed_nets = ctx.packed_nets.clone();
         metis_ctx.deadline = ctx.deadline;
+        metis_ctx.spread = ctx.spread;
         let (metis_parts, g) = rayon::join(
             || metis.parts_tries(net, topo, &mut metis_ctx),
             || BlockGraph::new(net, &Adjacency::new(net)),
@@ -180,7 +181,7 @@ impl Allocator for Portfolio {
             // No on-chip block: nothing to choose.
             return Ok(place_parts(net, topo, &ctx.rules, &g, &[], k, self.name(), ctx.seed));
         };
-        let greedy = GreedyInterchip::assign(net, topo.cores_per_chip());
+        let greedy = GreedyInterchip::assign(net, fill_per_chip(net, topo, ctx, k));
         let h = nets
             .as_ref()
             .map(|nets| HyperGraph::new(&g, nets, net.n_blocks()));
