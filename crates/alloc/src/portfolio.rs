@@ -179,7 +179,16 @@ impl Allocator for Portfolio {
         let metis_best = best_try(tries.iter().map(|t| (t.0, &t.1)));
         let (Some(metis_fm), Some(metis_best)) = (metis_fm, metis_best) else {
             // No on-chip block: nothing to choose.
-            return Ok(place_parts(net, topo, &ctx.rules, &g, &[], k, self.name(), ctx.seed));
+            return Ok(place_parts(
+                net,
+                topo,
+                &ctx.rules,
+                &g,
+                &[],
+                k,
+                self.name(),
+                ctx.seed,
+            ));
         };
         let greedy = GreedyInterchip::assign(net, fill_per_chip(net, topo, ctx, k));
         let h = nets
