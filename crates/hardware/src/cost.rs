@@ -100,6 +100,19 @@ cost_model! {
     /// The host link's per-step latency, paid once in any step with host traffic. Assumption: one round
     /// trip through the host interface and the embedded x86 cores.
     host_latency_ns: 2000.0,
+    /// Loihi 2 runtime model (Timcheck, Pierro and Shrestha, arXiv 2601.10035): the time per dendrite
+    /// operation (one neuron's update) on a core. The paper's measured constant could not be read here:
+    /// Loihi 1's compartment access + update (6.0 + 3.7 ns, SANA-FE) stands in for it (an assumption).
+    /// The Loihi 2 model prices synaptic operations with `synop_ns` (Loihi 1's 3.8 ns, likewise).
+    dendop_ns: 9.7,
+    /// Loihi 2 runtime model: the time per synaptic-memory read (one per spike message received, for the
+    /// axon's synapse list, plus one per `SYNAPSES_PER_READ` synapses). Stands in with Loihi 1's
+    /// per-message receive cost (16 ns, SANA-FE), an assumption, as above.
+    synmem_read_ns: 16.0,
+    /// Loihi 2 runtime model: the time per spike-message bit through a core's network-on-chip port or a
+    /// chip-to-chip link. An assumption, as above: Loihi 1's `link_message_ns` (10 ns) per 32-bit
+    /// message.
+    noc_bit_ns: 0.3125,
 }
 
 /// The largest cost constant: one second. No operation the model counts takes that long, and the cap keeps

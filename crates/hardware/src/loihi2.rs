@@ -1,0 +1,107 @@
+//! The Loihi 2 boards: one chip, Kapoho Point and Hala Point. Every limit below has its source or is
+//! marked an assumption; `shared/spec/topology-format.md`'s table lists them with the Loihi 1 facts.
+//!
+//! - Chip: 128 neuro cores and 6 embedded x86 (Lakemont) cores, up to 1,048,576 neurons and 120M
+//!   synapses (Intel, "Taking Neuromorphic Computing to the Next Level with Loihi 2", technology brief,
+//!   2021; Orchard et al. 2021). The brief's per-core figure is 8,192 neurons, and each core has 192 KB of
+//!   memory shared between neuron state, synapses and routing tables (the same brief).
+//! - The neuron/synapse trade: Loihi 2 cores partition their 192 KB freely. snn-place's limits are fixed
+//!   per core, so the presets take one point of the trade (an assumption): 8,192 neurons at 64 bits of
+//!   state each (64 KB) leave 128 KB = 1,048,576 bits for synapses, 131,072 synapses at 8 bits, the same
+//!   synapse memory as a Loihi 1 core. A net that needs more synapses per core and fewer neurons can use
+//!   an `snn-topology/1` file with another split.
+//! - Input and output axons per core: not published; 8,192 each (an assumption: one per neuron, twice
+//!   Loihi 1's 4,096).
+//! - Tile mesh: the 128 cores as 8x4 tiles of 4, as Loihi 1 (an assumption; Intel does not publish the
+//!   floorplan's routing grid).
+//! - Boards: Kapoho Point is 8 Loihi 2 chips on one board (Intel, 2022 announcement), taken as a 2x4
+//!   mesh (an assumption); Hala Point is 1,152 Loihi 2 chips, 140,544 neuro cores, 1.15 billion neurons
+//!   (Intel, April 2024 announcement), taken as a 32x36 mesh (an assumption: Intel describes a
+//!   three-dimensional chassis, which snn-place's 2D mesh approximates).
+//! - Spike routing: Loihi 2 sends one message per destination chip and fans it out there (an
+//!   assumption from Intel's description of multicast routing in the Loihi 2 brief; no measured
+//!   figure), so the presets' traffic model is multicast.
+//! - Time model: the max-affine runtime model of Timcheck, Pierro and Shrestha (arXiv 2601.10035, 2026),
+//!   [`RuntimeModel::Loihi2`]; its constants are in [`crate::CostModel`].
+
+use crate::{CoreLimits, CostModel, Grid, RuntimeModel, Topology, TrafficModel};
+
+impl CoreLimits {
+    /// A Loihi 2 neuro core (see the module docs for sources and the assumed neuron/synapse split).
+    pub const LOIHI2: CoreLimits = CoreLimits {
+        compartments: 8192,
+        in_axons: 8192,
+        out_axons: 8192,
+        synapse_bits: 1 << 20,
+        max_blocks: 16,
+    };
+}
+
+/// The Loihi 2 presets: name, chip grid, description.
+pub(crate) const LOIHI2_PRESETS: &[(&str, (u32, u32), &str)] = &[
+    (
+        "loihi2",
+        (1, 1),
+        "one Loihi 2 chip (Intel Loihi 2 brief, 2021)",
+    ),
+    (
+        "kapoho-point",
+        (2, 4),
+        "Kapoho Point, 8 Loihi 2 chips (Intel; the 2x4 grid is an assumption)",
+    ),
+    (
+        "hala-point",
+        (32, 36),
+        "Hala Point, 1,152 Loihi 2 chips (Intel 2024; the 32x36 grid is an assumption)",
+    ),
+];
+
+/// A Loihi 2 preset by name.
+pub(crate) fn build(name: &str) -> Option<Topology> {
+    let &(name, (x, y), _) = LOIHI2_PRESETS.iter().find(|p| p.0 == name)?;
+    let mut topo = Topology::new(
+        name,
+        Grid { x, y },
+        Grid { x: 8, y: 4 },
+        4,
+        CoreLimits::LOIHI2,
+        CostModel::default(),
+    )
+    .expect("presets are valid");
+    topo.traffic = TrafficModel::Multicast;
+    topo.runtime = RuntimeModel::Loihi2;
+    Some(topo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_have_the_published_sizes() {
+        let got: Vec<(u32, u64, u64)> = LOIHI2_PRESETS
+            .iter()
+            .map(|p| {
+                let t = build(p.0).unwrap();
+                let neurons = t.n_cores() * t.core_limits().compartments;
+                (t.n_chips(), t.n_cores(), neurons)
+            })
+            .collect();
+        // Hala Point: 1,152 chips, 147,456 cores here against Intel's 140,544 (122 usable per chip on
+        // average: some cores are reserved); 1.2 billion neurons against Intel's 1.15 billion.
+        assert_eq!(
+            got,
+            [
+                (1, 128, 1_048_576),
+                (8, 1024, 8_388_608),
+                (1152, 147_456, 1_207_959_552)
+            ]
+        );
+        let t = build("hala-point").unwrap();
+        assert_eq!(t.traffic, TrafficModel::Multicast);
+        assert_eq!(t.runtime, RuntimeModel::Loihi2);
+        // The assumed split fills the 192 KB: 8,192 x 64 bits of state + 2^20 bits of synapses.
+        let c = CoreLimits::LOIHI2;
+        assert_eq!(c.compartments * 64 + c.synapse_bits, 192 * 1024 * 8);
+    }
+}
