@@ -44,6 +44,7 @@
 //! Depends on the graph, hardware and placement crates, never on the allocators.
 
 mod binomial;
+mod loihi2;
 mod model;
 
 use std::collections::BTreeMap;
@@ -53,10 +54,12 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 use snn_graph::Network;
-use snn_hardware::{Topology, TopologyError, TrafficModel};
+use snn_hardware::{ChipId, RuntimeModel, Topology, TopologyError, TrafficModel};
 use snn_placement::{Placement, PlacementError, Rules};
 
-use model::{Model, PaceId, PaceOf, StepOut};
+use model::{Fire, Model, PaceId, PaceOf, StepOut};
+
+pub use loihi2::{MESSAGE_BITS, SYNAPSES_PER_READ};
 
 /// The most timesteps one emulation may run.
 pub const MAX_STEPS: u32 = 10_000_000;
@@ -183,6 +186,53 @@ pub struct Emulation {
     pub host_messages_per_step: f64,
 }
 
+/// A time model reduced to per-step coefficients: Loihi 1's ([`model`]) or Loihi 2's ([`loihi2`]),
+/// chosen by the topology's [`RuntimeModel`].
+pub(crate) trait StepModel: Sync {
+    type Scratch;
+    fn scratch(&self) -> Self::Scratch;
+    /// One step with the firing counts `fire` gives, asked of each block in block order.
+    fn step(&self, fire: &mut dyn FnMut(&Fire) -> f64, s: &mut Self::Scratch) -> StepOut;
+    /// The last step's messages per link, in [`StepModel::links`] order.
+    fn link_msgs<'a>(&self, s: &'a Self::Scratch) -> &'a [f64];
+    fn n_links(&self) -> usize;
+    fn links(&self) -> &[(ChipId, ChipId)];
+    fn barrier_ns(&self) -> f64;
+    fn pace_of(&self, id: PaceId) -> PaceOf;
+}
+
+impl StepModel for Model {
+    type Scratch = model::Scratch;
+
+    fn scratch(&self) -> model::Scratch {
+        Model::scratch(self)
+    }
+
+    fn step(&self, fire: &mut dyn FnMut(&Fire) -> f64, s: &mut model::Scratch) -> StepOut {
+        Model::step(self, fire, s)
+    }
+
+    fn link_msgs<'a>(&self, s: &'a model::Scratch) -> &'a [f64] {
+        s.link_msgs()
+    }
+
+    fn n_links(&self) -> usize {
+        Model::n_links(self)
+    }
+
+    fn links(&self) -> &[(ChipId, ChipId)] {
+        Model::links(self)
+    }
+
+    fn barrier_ns(&self) -> f64 {
+        Model::barrier_ns(self)
+    }
+
+    fn pace_of(&self, id: PaceId) -> PaceOf {
+        Model::pace_of(self, id)
+    }
+}
+
 /// Checks the inputs and builds the model.
 fn prepare(
     net: &Network,
@@ -191,13 +241,18 @@ fn prepare(
     precompute: bool,
     traffic: TrafficModel,
 ) -> Result<Model, EmuError> {
+    check_inputs(net, topo, placement)?;
+    Ok(Model::new(net, topo, placement, precompute, traffic))
+}
+
+fn check_inputs(net: &Network, topo: &Topology, placement: &Placement) -> Result<(), EmuError> {
     topo.cost.check()?;
     let rules = Rules {
         chips: topo.n_chips(),
         packing: true,
     };
     placement.validate(net, topo, &rules)?;
-    Ok(Model::new(net, topo, placement, precompute, traffic))
+    Ok(())
 }
 
 /// The expected-value time per step in microseconds: the step time with every block firing its mean
@@ -208,6 +263,11 @@ pub fn expected_time_us(
     placement: &Placement,
     opts: &EmuOptions,
 ) -> Result<f64, EmuError> {
+    if topo.runtime == RuntimeModel::Loihi2 {
+        check_inputs(net, topo, placement)?;
+        let model = loihi2::Model::new(net, topo, placement, opts.precompute, opts.traffic);
+        return Ok(StepModel::step(&model, &mut |f| f.mean(), &mut model.scratch()).time_ns / 1000.0);
+    }
     let model = prepare(net, topo, placement, opts.precompute, opts.traffic)?;
     Ok(model.expected_step(&mut model.scratch()).time_ns / 1000.0)
 }
@@ -239,7 +299,21 @@ pub fn emulate(
     progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<Emulation, EmuError> {
     opts.check()?;
+    if topo.runtime == RuntimeModel::Loihi2 {
+        check_inputs(net, topo, placement)?;
+        let model = loihi2::Model::new(net, topo, placement, opts.precompute, opts.traffic);
+        return Ok(run(&model, opts, progress));
+    }
     let model = prepare(net, topo, placement, opts.precompute, opts.traffic)?;
+    Ok(run(&model, opts, progress))
+}
+
+/// Runs the steps of any time model in parallel chunks and summarises them.
+fn run<M: StepModel>(
+    model: &M,
+    opts: &EmuOptions,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+) -> Emulation {
     let chunk = chunk_len(opts.steps);
     let chunks: Vec<Chunk> = (0..opts.steps.div_ceil(chunk))
         .into_par_iter()
@@ -256,12 +330,12 @@ pub fn emulate(
             for step in start..end {
                 let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
                 rng.set_stream(step as u64);
-                let s = model.step(|f| f.sample(&mut rng), &mut scratch);
+                let s = model.step(&mut |f| f.sample(&mut rng), &mut scratch);
                 out.times_ns.push(s.time_ns);
                 *out.pace_counts.entry(s.pace).or_default() += 1;
                 out.interchip_msgs += s.interchip_msgs;
                 out.host_msgs += s.host_msgs;
-                for (sum, &m) in out.link_msgs.iter_mut().zip(scratch.link_msgs()) {
+                for (sum, &m) in out.link_msgs.iter_mut().zip(model.link_msgs(&scratch)) {
                     *sum += m;
                 }
             }
@@ -271,12 +345,17 @@ pub fn emulate(
             out
         })
         .collect();
-    let analytic = model.expected_step(&mut model.scratch());
-    Ok(summarise(&model, opts, chunks, analytic))
+    let analytic = model.step(&mut |f| f.mean(), &mut model.scratch());
+    summarise(model, opts, chunks, analytic)
 }
 
 /// Reduces the chunks, in step order, into the report.
-fn summarise(model: &Model, opts: &EmuOptions, chunks: Vec<Chunk>, analytic: StepOut) -> Emulation {
+fn summarise<M: StepModel>(
+    model: &M,
+    opts: &EmuOptions,
+    chunks: Vec<Chunk>,
+    analytic: StepOut,
+) -> Emulation {
     let n = opts.steps as f64;
     let (mut total, mut interchip, mut host) = (0.0, 0.0, 0.0);
     let mut pace_counts: BTreeMap<PaceId, u64> = BTreeMap::new();

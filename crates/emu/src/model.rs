@@ -30,10 +30,10 @@ pub(crate) enum Fire {
 }
 
 /// Binomial tables by (compartments, rate bits), so blocks of one layer share one.
-type Tables = BTreeMap<(u64, u64), Option<Arc<BinomialTable>>>;
+pub(crate) type Tables = BTreeMap<(u64, u64), Option<Arc<BinomialTable>>>;
 
 impl Fire {
-    fn new(compartments: u64, rate: f64, tables: &mut Tables) -> Fire {
+    pub(crate) fn new(compartments: u64, rate: f64, tables: &mut Tables) -> Fire {
         let mean = compartments as f64 * rate;
         if rate > 0.0 && rate < 1.0 {
             let table = tables
@@ -442,7 +442,7 @@ fn one_chip_barrier_ns(cost: &CostModel, tiles: usize) -> f64 {
 /// The end-of-step barrier: on one chip by its tiles in use; across chips `barrier_chips_ns +
 /// barrier_chip_hop_ns x` the used chips' mesh diameter, never below the one-chip barrier of the chip with
 /// the most tiles in use. No chip in use, no barrier.
-fn barrier_ns(topo: &Topology, cores: &[(ChipId, CoreId)]) -> f64 {
+pub(crate) fn barrier_ns(topo: &Topology, cores: &[(ChipId, CoreId)]) -> f64 {
     let cost = &topo.cost;
     // Tiles in use per chip: `cores` is sorted by chip, then core, so tiles come in order within a chip.
     let (mut chips, mut most_tiles) = (Vec::new(), 0usize);

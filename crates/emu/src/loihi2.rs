@@ -1,0 +1,482 @@
+//! The Loihi 2 time model: the max-affine lower bound of Timcheck, Pierro and Shrestha, "A Compute and
+//! Communication Runtime Model for Loihi 2" (arXiv 2601.10035, 2026). A step lasts as long as its most
+//! loaded resource, each priced by one constant, plus the barrier:
+//!
+//! ```text
+//! T = max( max over cores of dendrite ops       x dendop_ns,
+//!          max over cores of synaptic ops        x synop_ns,
+//!          max over cores of synaptic-mem reads  x synmem_read_ns,
+//!          max over NoC ports and links of bits  x noc_bit_ns,
+//!          host messages x host_message_ns + host_latency_ns )  +  barrier
+//! ```
+//!
+//! The paper fits these on microbenchmarks and reports a Pearson correlation of at least 0.97 with the
+//! measured runtime of linear layers and a QUBO solver. How snn-place counts each term:
+//!
+//! - Dendrite ops: every neuron (compartment) of the core's blocks is updated every step.
+//! - Synaptic ops: the `synops` of the edges into the core, scaled by their source's draw.
+//! - Synaptic-memory reads: per spike message received one read (its axon's synapse list) and one per
+//!   [`SYNAPSES_PER_READ`] synapses (an assumption: 8-bit weights packed in 64-bit words with their
+//!   indices; the paper counts reads with the chip's profiler).
+//! - NoC bits: [`MESSAGE_BITS`] per spike message (an assumption: an address-event message without
+//!   payload) through the sending core's port, the receiving core's port, and every chip-to-chip link on
+//!   the dimension-order route; a link also pays its route's hop latency (`link_hop_ns`). Under the
+//!   multicast traffic model a source sends one message per destination chip, as in [`crate::model`].
+//! - Barrier: the same function as Loihi 1's (its constants are Loihi 1's, marked as such in the cost
+//!   model: the paper's barrier figure could not be read here).
+//!
+//! Pace ids are those of [`crate::model`]: cores, then links, then the host link, then the barrier.
+
+use snn_graph::{BlockId, Network};
+use snn_hardware::{ChipId, CoreId, Link, Topology, TrafficModel};
+use snn_placement::{Nets, Placement, Slot};
+
+use crate::model::{barrier_ns, Fire, PaceId, PaceOf, StepOut, Tables};
+use crate::StepModel;
+
+/// Bits of one spike message on the network-on-chip (an assumption; see the module docs).
+pub const MESSAGE_BITS: f64 = 32.0;
+/// Synapses one synaptic-memory read delivers (an assumption; see the module docs).
+pub const SYNAPSES_PER_READ: f64 = 4.0;
+
+/// Accumulators per core, in this order.
+const SYN: usize = 0;
+const READS: usize = 1;
+const BITS_IN: usize = 2;
+const BITS_OUT: usize = 3;
+const PER_CORE: usize = 4;
+
+struct Source {
+    fire: Fire,
+    host_msgs: f64,
+    interchip_msgs: f64,
+    /// Its (accumulator, coefficient) run in [`Model::targets`].
+    targets: (u32, u32),
+}
+
+/// The placed network reduced to per-source coefficients for the max-affine model.
+pub(crate) struct Model {
+    sources: Vec<Source>,
+    /// Accumulator below `PER_CORE x cores`: a core's counter; above: a link's messages.
+    targets: Vec<(u32, f64)>,
+    cores: Vec<(ChipId, CoreId)>,
+    /// Per core: its compartments x `dendop_ns`, the same every step.
+    dend_ns: Vec<f64>,
+    links: Vec<(ChipId, ChipId)>,
+    synop_ns: f64,
+    read_ns: f64,
+    message_ns: f64,
+    host_message_ns: f64,
+    link_latency_ns: f64,
+    host_latency_ns: f64,
+    has_host: bool,
+    barrier_ns: f64,
+}
+
+/// One step's counters.
+pub(crate) struct Scratch {
+    acc: Vec<f64>,
+    n_core_acc: usize,
+}
+
+impl Model {
+    /// Builds the model. The placement must be valid for the network and topology (the caller checks).
+    pub(crate) fn new(
+        net: &Network,
+        topo: &Topology,
+        p: &Placement,
+        precompute: bool,
+        traffic: TrafficModel,
+    ) -> Model {
+        let cost = &topo.cost;
+        let slots = p.slots();
+        let mut cores: Vec<(ChipId, CoreId)> = slots
+            .iter()
+            .filter_map(|s| match *s {
+                Slot::Core { chip, core } => Some((chip, core)),
+                Slot::Host => None,
+            })
+            .collect();
+        cores.sort_unstable();
+        cores.dedup();
+        let core_idx = |s: Slot| match s {
+            Slot::Core { chip, core } => cores.binary_search(&(chip, core)).ok(),
+            Slot::Host => None,
+        };
+        let n_core_acc = cores.len() * PER_CORE;
+
+        let mut dend_ns = vec![0.0; cores.len()];
+        let mut out_edges: Vec<Vec<usize>> = vec![Vec::new(); net.n_blocks()];
+        for (i, e) in net.edges().iter().enumerate() {
+            out_edges[e.src.idx()].push(i);
+        }
+        let nets = (traffic == TrafficModel::Multicast).then(|| Nets::new(net));
+        let mut next_net = 0;
+        let chip_of = |x: BlockId| slots[x.idx()].chip();
+        // Links numbered as they are first used, then renumbered in slot order below.
+        let mut link_slot: Vec<Option<usize>> = vec![None; topo.n_link_slots()];
+        let mut runs: Vec<Vec<(usize, f64)>> = Vec::with_capacity(net.n_blocks());
+        let mut sources = Vec::with_capacity(net.n_blocks());
+        let mut tables = Tables::new();
+        let (mut max_hops, mut has_host) = (0u32, false);
+        let mut remote: Vec<(ChipId, f64)> = Vec::new();
+        for (b, block) in net.blocks().iter().enumerate() {
+            let src_slot = slots[b];
+            let src_core = core_idx(src_slot);
+            if let Some(c) = src_core {
+                dend_ns[c] += block.compartments as f64 * cost.dendop_ns;
+            }
+            let fire = if block.host {
+                Fire::Fixed(0.0)
+            } else {
+                Fire::new(block.compartments, block.rate, &mut tables)
+            };
+            let mut run: Vec<(usize, f64)> = Vec::new();
+            let (mut host_msgs, mut interchip_msgs) = (0.0, 0.0);
+            remote.clear();
+            for &i in &out_edges[b] {
+                let e = &net.edges()[i];
+                let dst_slot = slots[e.dst.idx()];
+                if let Some(d) = core_idx(dst_slot) {
+                    run.push((d * PER_CORE + SYN, e.synops()));
+                    run.push((d * PER_CORE + READS, e.spikes + e.synops() / SYNAPSES_PER_READ));
+                    run.push((d * PER_CORE + BITS_IN, e.spikes));
+                }
+                match (src_slot.chip(), dst_slot.chip()) {
+                    (Some(a), Some(c)) if a != c => {
+                        if traffic == TrafficModel::Unicast {
+                            remote.push((c, e.spikes));
+                        }
+                    }
+                    (Some(_), Some(_)) => {
+                        if let Some(s) = src_core {
+                            run.push((s * PER_CORE + BITS_OUT, e.spikes));
+                        }
+                    }
+                    (None, None) => {}
+                    (None, Some(_)) if precompute => {}
+                    _ => {
+                        host_msgs += e.spikes;
+                        has_host |= e.spikes > 0.0;
+                        if let Some(s) = src_core {
+                            run.push((s * PER_CORE + BITS_OUT, e.spikes));
+                        }
+                    }
+                }
+            }
+            if let Some(nets) = &nets {
+                if nets.src.get(next_net) == Some(&BlockId(b as u32)) {
+                    nets.remote(next_net, &chip_of, &mut remote);
+                    next_net += 1;
+                }
+            }
+            if let (Some(a), Some(s)) = (src_slot.chip(), src_core) {
+                for &(c, spikes) in &remote {
+                    interchip_msgs += spikes;
+                    run.push((s * PER_CORE + BITS_OUT, spikes));
+                    if spikes > 0.0 {
+                        max_hops = max_hops.max(topo.chip_hops(a, c));
+                        for l in topo.route(a, c) {
+                            link_slot[l.slot()] = Some(0);
+                            run.push((n_core_acc + l.slot(), spikes));
+                        }
+                    }
+                }
+            }
+            runs.push(run);
+            sources.push(Source {
+                fire,
+                host_msgs,
+                interchip_msgs,
+                targets: (0, 0),
+            });
+        }
+        // Number the links that carry traffic densely, in slot order.
+        let mut links = Vec::new();
+        for (slot, idx) in link_slot.iter_mut().enumerate() {
+            if idx.is_some() {
+                *idx = Some(links.len());
+                let l = Link::from_slot(slot);
+                links.push((l.from, topo.link_target(l)));
+            }
+        }
+        let mut targets: Vec<(u32, f64)> = Vec::new();
+        for (src, mut run) in sources.iter_mut().zip(runs) {
+            for t in run.iter_mut() {
+                if t.0 >= n_core_acc {
+                    t.0 = n_core_acc + link_slot[t.0 - n_core_acc].expect("a used link");
+                }
+            }
+            // A stable sort keeps edge order within a target, so the merged sums are the same every run.
+            run.sort_by_key(|t| t.0);
+            let start = targets.len() as u32;
+            for group in run.chunk_by(|x, y| x.0 == y.0) {
+                let coef: f64 = group.iter().map(|t| t.1).sum();
+                if coef != 0.0 {
+                    targets.push((group[0].0 as u32, coef));
+                }
+            }
+            src.targets = (start, targets.len() as u32);
+        }
+        Model {
+            sources,
+            targets,
+            barrier_ns: barrier_ns(topo, &cores),
+            cores,
+            dend_ns,
+            links,
+            synop_ns: cost.synop_ns,
+            read_ns: cost.synmem_read_ns,
+            message_ns: MESSAGE_BITS * cost.noc_bit_ns,
+            host_message_ns: cost.host_message_ns,
+            link_latency_ns: max_hops as f64 * cost.link_hop_ns,
+            host_latency_ns: if has_host { cost.host_latency_ns } else { 0.0 },
+            has_host,
+        }
+    }
+}
+
+impl StepModel for Model {
+    type Scratch = Scratch;
+
+    fn scratch(&self) -> Scratch {
+        let n_core_acc = self.cores.len() * PER_CORE;
+        Scratch {
+            acc: vec![0.0; n_core_acc + self.links.len()],
+            n_core_acc,
+        }
+    }
+
+    fn step(&self, fire: &mut dyn FnMut(&Fire) -> f64, s: &mut Scratch) -> StepOut {
+        s.acc.fill(0.0);
+        let (mut interchip, mut host) = (0.0, 0.0);
+        for src in &self.sources {
+            let f = fire(&src.fire);
+            let mean = src.fire.mean();
+            let scale = if mean > 0.0 { f / mean } else { 1.0 };
+            if scale == 0.0 {
+                continue;
+            }
+            interchip += scale * src.interchip_msgs;
+            host += scale * src.host_msgs;
+            for &(t, coef) in &self.targets[src.targets.0 as usize..src.targets.1 as usize] {
+                s.acc[t as usize] += scale * coef;
+            }
+        }
+        // The most loaded core (its largest term), then the busiest link; ties go to the lowest index.
+        let mut best: Option<(f64, PaceId)> = None;
+        let mut consider = |t: f64, id: usize| {
+            if best.is_none_or(|(b, _)| t > b) {
+                best = Some((t, id as PaceId));
+            }
+        };
+        for (c, acc) in s.acc[..s.n_core_acc].chunks_exact(PER_CORE).enumerate() {
+            let t = self.dend_ns[c]
+                .max(acc[SYN] * self.synop_ns)
+                .max(acc[READS] * self.read_ns)
+                .max(acc[BITS_IN].max(acc[BITS_OUT]) * self.message_ns);
+            consider(t, c);
+        }
+        let n_cores = self.cores.len();
+        let mut busiest: Option<(f64, usize)> = None;
+        for (i, &m) in s.acc[s.n_core_acc..].iter().enumerate() {
+            if busiest.is_none_or(|(b, _)| m > b) {
+                busiest = Some((m, i));
+            }
+        }
+        if let Some((m, i)) = busiest {
+            consider(m * self.message_ns + self.link_latency_ns, n_cores + i);
+        }
+        let host_id = n_cores + self.links.len();
+        if self.has_host {
+            consider(host * self.host_message_ns + self.host_latency_ns, host_id);
+        }
+        let (work, pace) = match best {
+            Some((t, id)) if t >= self.barrier_ns => (t, id),
+            Some((t, _)) => (t, host_id as PaceId + 1),
+            None => (0.0, host_id as PaceId + 1),
+        };
+        StepOut {
+            time_ns: work + self.barrier_ns,
+            pace,
+            interchip_msgs: interchip,
+            host_msgs: host,
+        }
+    }
+
+    fn link_msgs<'a>(&self, s: &'a Scratch) -> &'a [f64] {
+        &s.acc[s.n_core_acc..]
+    }
+
+    fn n_links(&self) -> usize {
+        self.links.len()
+    }
+
+    fn links(&self) -> &[(ChipId, ChipId)] {
+        &self.links
+    }
+
+    fn barrier_ns(&self) -> f64 {
+        self.barrier_ns
+    }
+
+    fn pace_of(&self, id: PaceId) -> PaceOf {
+        let (n_cores, n_links) = (self.cores.len(), self.links.len());
+        let i = id as usize;
+        if i < n_cores {
+            let (chip, core) = self.cores[i];
+            PaceOf::Core(chip, core)
+        } else if i < n_cores + n_links {
+            let (a, b) = self.links[i - n_cores];
+            PaceOf::Link(a, b)
+        } else if i == n_cores + n_links {
+            PaceOf::Host
+        } else {
+            PaceOf::Barrier
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{emulate, expected_time_us, EmuOptions, PaceKind};
+    use snn_graph::{Block, BlockId, Edge, Network};
+    use snn_hardware::{ChipId, CoreId, Topology, TrafficModel};
+    use snn_placement::{Placement, Slot};
+
+    fn core(chip: u32, core: u32) -> Slot {
+        Slot::Core {
+            chip: ChipId(chip),
+            core: CoreId(core),
+        }
+    }
+
+    fn block(name: &str, compartments: u64, rate: f64) -> Block {
+        let mut b = Block::new(name, compartments);
+        b.rate = rate;
+        b
+    }
+
+    fn edge(src: u32, dst: u32, spikes: f64, synops: f64) -> Edge {
+        let mut e = Edge::new(BlockId(src), BlockId(dst), spikes);
+        e.synops = Some(synops);
+        e
+    }
+
+    /// The analytic time per step (us) and what set the pace.
+    fn check(net: &Network, slots: Vec<Slot>, traffic: TrafficModel) -> (f64, String) {
+        let topo = Topology::preset("kapoho-point").unwrap();
+        let p = Placement::new(slots, "t", 0);
+        let opts = EmuOptions {
+            steps: 8,
+            seed: 1,
+            precompute: false,
+            traffic,
+        };
+        let e = emulate(net, &topo, &p, &opts, None).unwrap();
+        assert_eq!(
+            e.analytic_time_per_step_us,
+            expected_time_us(net, &topo, &p, &opts).unwrap()
+        );
+        let pace = &e.pace[0];
+        let kind = match pace.what {
+            PaceKind::Core => "core",
+            PaceKind::Link => "link",
+            PaceKind::Host => "host",
+            PaceKind::Barrier => "barrier",
+        };
+        (
+            (e.analytic_time_per_step_us * 1e6).round() / 1e6,
+            format!("{kind} {}", pace.name),
+        )
+    }
+
+    #[test]
+    fn the_largest_term_sets_the_step() {
+        // 64 neurons firing every step (rate 1: no draw) into 32 neurons, densely: 64 messages and 2,048
+        // synaptic ops reach core 1. Its terms: 32 x 9.7 = 310.4 ns of dendrite ops, 2,048 x 3.8 = 7,782.4
+        // ns of synaptic ops, (64 + 2,048 / 4) x 16 = 9,216 ns of memory reads, 64 x 32 bits x 0.3125 =
+        // 640 ns through its port. Reads win; with the one-tile barrier (600 ns): 9.816 us.
+        let net = Network::new(
+            "two",
+            vec![block("a", 64, 1.0), block("b", 32, 1.0)],
+            vec![edge(0, 1, 64.0, 2048.0)],
+        )
+        .unwrap();
+        let got = check(&net, vec![core(0, 0), core(0, 1)], TrafficModel::Unicast);
+        assert_eq!(got, (9.816, "core chip 0 core 1".to_string()));
+        // On another chip (1 hop east): the link carries 64 messages (640 ns + 96 ns of hop latency),
+        // still below the reads; the barrier becomes 1,800 + 192.3 x 1 hop: 9.216 + 1.9923 = 11.2083 us.
+        let got = check(&net, vec![core(0, 0), core(1, 0)], TrafficModel::Unicast);
+        assert_eq!(got, (11.2083, "core chip 1 core 0".to_string()));
+    }
+
+    /// A linear layer: `n` inputs firing every step into `n` outputs split into `k` blocks on `k` cores of
+    /// one chip; the time per step (us) and the pace.
+    fn linear_layer(n: u64, k: u64) -> (f64, String) {
+        let mut blocks = vec![block("in", n, 1.0)];
+        let mut edges = Vec::new();
+        for b in 0..k {
+            blocks.push(block(&format!("out.{b}"), n / k, 1.0));
+            edges.push(edge(0, 1 + b as u32, n as f64, (n * n / k) as f64));
+        }
+        let net = Network::new("linear", blocks, edges).unwrap();
+        let slots = (0..=k as u32).map(|c| core(0, c)).collect();
+        check(&net, slots, TrafficModel::Unicast)
+    }
+
+    #[test]
+    fn linear_layer_trades_area_for_runtime() {
+        // The paper's area-runtime trade-off for a linear layer (Section V): spreading the outputs over
+        // more cores cuts each core's synaptic work (here its memory reads, n (1 + n / 4k) x 16 ns) but
+        // the input core's port sends one message per output core (k n x 32 bits x 0.3125 ns), so the
+        // time falls until the two meet (k = 29.4 for n = 2,048) and then rises linearly in k.
+        let times: Vec<(u64, f64, String)> = [4, 8, 16, 32, 64, 127]
+            .iter()
+            .map(|&k| {
+                let (t, pace) = linear_layer(2048, k);
+                (k, t, pace)
+            })
+            .collect();
+        // The barrier by tiles in use (4 cores a tile, k + 1 cores): Loihi 1's figures.
+        let barrier = |k: f64| match ((k as u64 + 1).div_ceil(4)) as usize {
+            1 => 0.6,
+            2..=3 => 1.0,
+            4..=28 => 1.4,
+            _ => 1.8,
+        };
+        let expect = |k: f64| {
+            let n = 2048.0;
+            (n * (1.0 + n / (4.0 * k)) * 16.0).max(k * n * 10.0) / 1000.0 + barrier(k)
+        };
+        for (k, t, pace) in &times {
+            assert!((t - expect(*k as f64)).abs() < 1e-6, "k {k}: {t} vs {}", expect(*k as f64));
+            let input_bound = *k as f64 * 10.0 > 16.0 * (1.0 + 2048.0 / (4.0 * *k as f64));
+            let want = if input_bound { "core chip 0 core 0" } else { "core chip 0 core 1" };
+            assert_eq!(pace, want, "k {k}");
+        }
+        let best = times.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+        assert_eq!(best.0, 32);
+    }
+
+    #[test]
+    fn multicast_sends_one_message_per_chip() {
+        // One source on chip 0 reaching 4 blocks on chip 1: unicast sends 4 x 512 messages over the link,
+        // multicast 512, replicated on chip 1.
+        let mut blocks = vec![block("src", 512, 1.0)];
+        let mut edges = Vec::new();
+        for b in 0..4 {
+            blocks.push(block(&format!("dst.{b}"), 8, 1.0));
+            edges.push(edge(0, 1 + b, 512.0, 512.0));
+        }
+        let net = Network::new("fan", blocks, edges).unwrap();
+        let slots = vec![core(0, 0), core(1, 0), core(1, 1), core(1, 2), core(1, 3)];
+        let (uni, pace) = check(&net, slots.clone(), TrafficModel::Unicast);
+        // 2,048 messages x 10 ns through the source's port (the link's 20.48 us + 96 ns latency is larger).
+        assert_eq!((uni, pace.as_str()), (20.576 + 1.9923, "link chip 0 -> chip 1"));
+        // Multicast: 512 messages over the link (5.216 us); each destination's memory reads, (512 + 512 / 4)
+        // x 16 ns = 10.24 us, set the pace.
+        let (multi, pace) = check(&net, slots, TrafficModel::Multicast);
+        assert_eq!((multi, pace.as_str()), (12.2323, "core chip 1 core 0"));
+    }
+}
