@@ -139,9 +139,17 @@ struct EmuArgs {
     precompute: bool,
     /// How spikes reach other chips: unicast (one message per destination core, Loihi 1) or multicast
     /// (one per destination chip, replicated there: Loihi 2, SpiNNaker). The traffic-aware allocators,
-    /// refiners and the ILP minimise it; the emulator counts messages by it, e.g. --traffic multicast.
-    #[arg(long, value_name = "MODEL", default_value = "unicast", value_parser = parse_traffic)]
-    traffic: TrafficModel,
+    /// refiners and the ILP minimise it; the emulator counts messages by it. Default: the topology's
+    /// (multicast on the Loihi 2 boards, unicast on the others), e.g. --traffic multicast.
+    #[arg(long, value_name = "MODEL", value_parser = parse_traffic)]
+    traffic: Option<TrafficModel>,
+}
+
+impl EmuArgs {
+    /// `--traffic`, or the topology's own model when the flag is not given.
+    fn traffic(&self, topo: &Topology) -> TrafficModel {
+        self.traffic.unwrap_or(topo.traffic)
+    }
 }
 
 #[derive(Args)]
@@ -242,8 +250,9 @@ struct BuildArgs {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// The source format; `keras` reads a Keras 3 `model.to_json()` architecture file.
-    #[arg(value_name = "FORMAT", value_parser = ["keras"])]
+    /// The source format; `keras` reads a Keras 3 `model.to_json()` architecture file, `nir` a NIR
+    /// (Neuromorphic Intermediate Representation) HDF5 file with its weights.
+    #[arg(value_name = "FORMAT", value_parser = ["keras", "nir"])]
     format: String,
     /// The model file, or - for standard input.
     #[arg(value_name = "MODEL")]
@@ -342,7 +351,7 @@ fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
         window: args.window,
         solver: args.solver,
         pack: args.pack,
-        traffic: args.emu.traffic,
+        traffic: args.emu.traffic(&topo),
     };
     let placed = if args.allocator == "auto" {
         place_auto(&net, &topo, opts, args)
@@ -397,7 +406,7 @@ fn place_auto(
     let copts = snn_place::CompareOptions {
         candidates: Vec::new(),
         place: opts,
-        emu: emu_options(&args.emu, args.seed),
+        emu: emu_options(&args.emu, args.seed, topo),
         pack: false,
     };
     let (placement, report, rows) = snn_place::place_auto(net, topo, &copts)?;
@@ -443,10 +452,10 @@ fn run_compare(args: &CompareArgs) -> Result<(), Failure> {
             chips: args.chips,
             deadline: limit
                 .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s)),
-            traffic: args.emu.traffic,
+            traffic: args.emu.traffic(&topo),
             ..Options::default()
         },
-        emu: emu_options(&args.emu, args.seed),
+        emu: emu_options(&args.emu, args.seed, &topo),
         pack: args.pack,
     };
     let verbose = io::stderr().is_terminal();
@@ -512,7 +521,7 @@ fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
         .map_err(|e| anyhow!(e).context(display(&args.placement)))
         .map_err(fail(exit::BAD_INPUT))?;
     let mut report = Report::new(&net, &topo, &placement, 0.0);
-    report.traffic = args.emu.traffic.name();
+    report.traffic = args.emu.traffic(&topo).name();
     // A core holding several blocks: fewer cores than on-chip blocks.
     report.pack = report.cores_used < net.n_on_chip();
     let em = emulate(
@@ -528,12 +537,12 @@ fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
 }
 
 /// The emulator's options from the command line.
-fn emu_options(args: &EmuArgs, seed: u64) -> EmuOptions {
+fn emu_options(args: &EmuArgs, seed: u64, topo: &Topology) -> EmuOptions {
     EmuOptions {
         steps: args.steps,
         seed,
         precompute: args.precompute,
-        traffic: args.traffic,
+        traffic: args.traffic(topo),
     }
 }
 
@@ -548,7 +557,7 @@ fn emulate(
     json: bool,
     report: &mut Report,
 ) -> Result<Emulation, Failure> {
-    let opts = emu_options(args, seed);
+    let opts = emu_options(args, seed, topo);
     let bar = if !json && io::stderr().is_terminal() && args.steps >= 1000 {
         let bar = ProgressBar::new(args.steps as u64);
         bar.set_style(
@@ -933,8 +942,8 @@ fn list_topologies(json: bool) -> Result<(), Failure> {
         return print(&(serde_json::to_string_pretty(&all).expect("JSON values serialise") + "\n"));
     }
     let mut s = format!(
-        "{:<16} {:>6} {:>6} {:>8}  {}\n",
-        "preset", "chips", "grid", "cores", "description"
+        "{:<16} {:>6} {:>6} {:>8} {:>9}  {}\n",
+        "preset", "chips", "grid", "cores", "traffic", "description"
     );
     for (t, p) in topos.iter().zip(PRESETS) {
         let grid = format!("{}x{}", t.chips().x, t.chips().y);
@@ -944,27 +953,44 @@ fn list_topologies(json: bool) -> Result<(), Failure> {
             ""
         };
         s += &format!(
-            "{:<16} {:>6} {:>6} {:>8}  {}{default}\n",
+            "{:<16} {:>6} {:>6} {:>8} {:>9}  {}{default}\n",
             t.name,
             t.n_chips(),
             grid,
             t.n_cores(),
+            t.traffic.name(),
             p.2
         );
     }
-    let t = &topos[0];
-    let c = t.core_limits();
-    s += &format!(
-        "Every preset's chip: {} cores on a {}x{} tile mesh; each core: {} compartments, {} input axons, \
-         {} output axons, {} synapse bits.\n",
-        t.cores_per_chip(),
-        t.tiles().x,
-        t.tiles().y,
-        c.compartments,
-        c.in_axons,
-        c.out_axons,
-        c.synapse_bits
-    );
+    // One line per kind of chip (its cores and per-core limits), naming the presets built of it.
+    let mut kinds: Vec<(&Topology, Vec<&str>)> = Vec::new();
+    for t in &topos {
+        let same = |k: &Topology| {
+            k.core_limits() == t.core_limits()
+                && k.cores_per_chip() == t.cores_per_chip()
+                && k.runtime == t.runtime
+        };
+        match kinds.iter_mut().find(|(k, _)| same(k)) {
+            Some((_, names)) => names.push(&t.name),
+            None => kinds.push((t, vec![&t.name])),
+        }
+    }
+    for (t, names) in kinds {
+        let c = t.core_limits();
+        s += &format!(
+            "{}: {} cores per chip on a {}x{} tile mesh; each core: {} compartments, {} input axons, \
+             {} output axons, {} synapse bits; runtime model {}.\n",
+            names.join(", "),
+            t.cores_per_chip(),
+            t.tiles().x,
+            t.tiles().y,
+            c.compartments,
+            c.in_axons,
+            c.out_axons,
+            c.synapse_bits,
+            t.runtime.name()
+        );
+    }
     print(&s)
 }
 
@@ -1047,14 +1073,7 @@ fn read_text(path: &Path) -> Result<String, Failure> {
 
 /// The per-core limits of `--topology`, as the frontend takes them.
 fn frontend_limits(spec: &str) -> Result<Limits, Failure> {
-    let topo = load_topo(spec)?;
-    let c = topo.core_limits();
-    Ok(Limits {
-        compartments: c.compartments,
-        in_axons: c.in_axons,
-        out_axons: c.out_axons,
-        synapse_bits: c.synapse_bits,
-    })
+    Ok(snn_place::frontend_limits(&load_topo(spec)?))
 }
 
 fn write_network(net: &Network, out: &Option<PathBuf>) -> Result<(), Failure> {
@@ -1080,6 +1099,9 @@ fn run_build(args: &BuildArgs) -> Result<(), Failure> {
 }
 
 fn run_import(args: &ImportArgs) -> Result<(), Failure> {
+    if args.format == "nir" {
+        return run_import_nir(args);
+    }
     let limits = frontend_limits(&args.out.topology)?;
     let text = read_text(&args.model)?;
     let opts = KerasOptions {
@@ -1095,6 +1117,36 @@ fn run_import(args: &ImportArgs) -> Result<(), Failure> {
         eprintln!("snn-place: note: {}: {note}", display(&args.model));
     }
     write_network(&net, &args.out.out)
+}
+
+/// `import nir`: a NIR file (HDF5, read from a path) into blocks that fit `--topology`'s cores.
+fn run_import_nir(args: &ImportArgs) -> Result<(), Failure> {
+    if args.model.as_os_str() == "-" {
+        return Err(Failure {
+            code: exit::BAD_INPUT,
+            error: anyhow!("a NIR file is HDF5 and is read from a path, not standard input"),
+        });
+    }
+    let topo = load_topo(&args.out.topology)?;
+    let opts = snn_place::frontend::NirOptions {
+        rate: args.rate,
+        input_rate: args.input_rate,
+    };
+    let import = snn_place::import_nir(&args.model, &topo, &opts)
+        .map_err(|e| anyhow!(e).context(display(&args.model)))
+        .map_err(fail(exit::BAD_INPUT))?;
+    for p in &import.populations {
+        eprintln!(
+            "snn-place: {}: population {} ({}): {} neurons in {} blocks, {} synapses",
+            display(&args.model),
+            p.node,
+            p.kind,
+            p.neurons,
+            p.blocks,
+            p.synapses
+        );
+    }
+    write_network(&import.network, &args.out.out)
 }
 
 #[cfg(test)]

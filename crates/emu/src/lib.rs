@@ -266,7 +266,9 @@ pub fn expected_time_us(
     if topo.runtime == RuntimeModel::Loihi2 {
         check_inputs(net, topo, placement)?;
         let model = loihi2::Model::new(net, topo, placement, opts.precompute, opts.traffic);
-        return Ok(StepModel::step(&model, &mut |f| f.mean(), &mut model.scratch()).time_ns / 1000.0);
+        return Ok(
+            StepModel::step(&model, &mut |f| f.mean(), &mut model.scratch()).time_ns / 1000.0,
+        );
     }
     let model = prepare(net, topo, placement, opts.precompute, opts.traffic)?;
     Ok(model.expected_step(&mut model.scratch()).time_ns / 1000.0)

@@ -139,7 +139,10 @@ impl Model {
                 let dst_slot = slots[e.dst.idx()];
                 if let Some(d) = core_idx(dst_slot) {
                     run.push((d * PER_CORE + SYN, e.synops()));
-                    run.push((d * PER_CORE + READS, e.spikes + e.synops() / SYNAPSES_PER_READ));
+                    run.push((
+                        d * PER_CORE + READS,
+                        e.spikes + e.synops() / SYNAPSES_PER_READ,
+                    ));
                     run.push((d * PER_CORE + BITS_IN, e.spikes));
                 }
                 match (src_slot.chip(), dst_slot.chip()) {
@@ -450,9 +453,17 @@ mod tests {
             (n * (1.0 + n / (4.0 * k)) * 16.0).max(k * n * 10.0) / 1000.0 + barrier(k)
         };
         for (k, t, pace) in &times {
-            assert!((t - expect(*k as f64)).abs() < 1e-6, "k {k}: {t} vs {}", expect(*k as f64));
+            assert!(
+                (t - expect(*k as f64)).abs() < 1e-6,
+                "k {k}: {t} vs {}",
+                expect(*k as f64)
+            );
             let input_bound = *k as f64 * 10.0 > 16.0 * (1.0 + 2048.0 / (4.0 * *k as f64));
-            let want = if input_bound { "core chip 0 core 0" } else { "core chip 0 core 1" };
+            let want = if input_bound {
+                "core chip 0 core 0"
+            } else {
+                "core chip 0 core 1"
+            };
             assert_eq!(pace, want, "k {k}");
         }
         let best = times.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
@@ -473,7 +484,10 @@ mod tests {
         let slots = vec![core(0, 0), core(1, 0), core(1, 1), core(1, 2), core(1, 3)];
         let (uni, pace) = check(&net, slots.clone(), TrafficModel::Unicast);
         // 2,048 messages x 10 ns through the source's port (the link's 20.48 us + 96 ns latency is larger).
-        assert_eq!((uni, pace.as_str()), (20.576 + 1.9923, "link chip 0 -> chip 1"));
+        assert_eq!(
+            (uni, pace.as_str()),
+            (20.576 + 1.9923, "link chip 0 -> chip 1")
+        );
         // Multicast: 512 messages over the link (5.216 us); each destination's memory reads, (512 + 512 / 4)
         // x 16 ns = 10.24 us, set the pace.
         let (multi, pace) = check(&net, slots, TrafficModel::Multicast);

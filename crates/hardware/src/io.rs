@@ -307,6 +307,9 @@ mod tests {
         );
         let multicast = TINY.replace("\"cost\"", "\"traffic\": \"multicast\", \"cost\"");
         let t = read_topology(multicast.as_bytes()).unwrap();
-        assert_eq!((t.traffic, t.runtime), (TrafficModel::Multicast, RuntimeModel::Loihi));
+        assert_eq!(
+            (t.traffic, t.runtime),
+            (TrafficModel::Multicast, RuntimeModel::Loihi)
+        );
     }
 }

@@ -37,31 +37,14 @@ impl CoreLimits {
     };
 }
 
-/// The Loihi 2 presets: name, chip grid, description.
-pub(crate) const LOIHI2_PRESETS: &[(&str, (u32, u32), &str)] = &[
-    (
-        "loihi2",
-        (1, 1),
-        "one Loihi 2 chip (Intel Loihi 2 brief, 2021)",
-    ),
-    (
-        "kapoho-point",
-        (2, 4),
-        "Kapoho Point, 8 Loihi 2 chips (Intel; the 2x4 grid is an assumption)",
-    ),
-    (
-        "hala-point",
-        (32, 36),
-        "Hala Point, 1,152 Loihi 2 chips (Intel 2024; the 32x36 grid is an assumption)",
-    ),
-];
+/// The Loihi 2 presets in [`crate::PRESETS`] (which gives their grids and descriptions).
+pub(crate) const NAMES: &[&str] = &["loihi2", "kapoho-point", "hala-point"];
 
-/// A Loihi 2 preset by name.
-pub(crate) fn build(name: &str) -> Option<Topology> {
-    let &(name, (x, y), _) = LOIHI2_PRESETS.iter().find(|p| p.0 == name)?;
+/// A Loihi 2 board of `chips`: Loihi 2 cores, multicast routing, the Loihi 2 runtime model.
+pub(crate) fn board(name: &str, chips: Grid) -> Topology {
     let mut topo = Topology::new(
         name,
-        Grid { x, y },
+        chips,
         Grid { x: 8, y: 4 },
         4,
         CoreLimits::LOIHI2,
@@ -70,7 +53,7 @@ pub(crate) fn build(name: &str) -> Option<Topology> {
     .expect("presets are valid");
     topo.traffic = TrafficModel::Multicast;
     topo.runtime = RuntimeModel::Loihi2;
-    Some(topo)
+    topo
 }
 
 #[cfg(test)]
@@ -79,10 +62,10 @@ mod tests {
 
     #[test]
     fn presets_have_the_published_sizes() {
-        let got: Vec<(u32, u64, u64)> = LOIHI2_PRESETS
+        let got: Vec<(u32, u64, u64)> = NAMES
             .iter()
-            .map(|p| {
-                let t = build(p.0).unwrap();
+            .map(|name| {
+                let t = Topology::preset(name).unwrap();
                 let neurons = t.n_cores() * t.core_limits().compartments;
                 (t.n_chips(), t.n_cores(), neurons)
             })
@@ -97,7 +80,7 @@ mod tests {
                 (1152, 147_456, 1_207_959_552)
             ]
         );
-        let t = build("hala-point").unwrap();
+        let t = Topology::preset("hala-point").unwrap();
         assert_eq!(t.traffic, TrafficModel::Multicast);
         assert_eq!(t.runtime, RuntimeModel::Loihi2);
         // The assumed split fills the 192 KB: 8,192 x 64 bits of state + 2^20 bits of synapses.
