@@ -1505,4 +1505,331 @@ mod tests {
             "lif1 LIF 18496x19 320000, lif2 LIF 2592x12 1280000, lif3 LIF 10x1 25920"
         );
     }
+
+    // In-memory NIR trees, as the HDF5 reader gives them.
+    fn arr(shape: &[usize], data: &[f64]) -> Value {
+        Value::Num {
+            shape: shape.to_vec(),
+            data: data.to_vec(),
+        }
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Str {
+            shape: vec![],
+            data: vec![s.to_string()],
+        }
+    }
+
+    fn node(kind: &str, fields: &[(&str, Value)]) -> Value {
+        let mut g: BTreeMap<String, Value> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        g.insert("type".into(), text(kind));
+        Value::Group(g)
+    }
+
+    fn graph(nodes: &[(&str, Value)], edges: &[(&str, &str)]) -> Value {
+        let nodes = nodes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let data = edges
+            .iter()
+            .flat_map(|(a, b)| [a.to_string(), b.to_string()])
+            .collect();
+        let mut g = BTreeMap::new();
+        g.insert("type".into(), text("NIRGraph"));
+        g.insert("nodes".into(), Value::Group(nodes));
+        g.insert(
+            "edges".into(),
+            Value::Str {
+                shape: vec![edges.len(), 2],
+                data,
+            },
+        );
+        Value::Group(g)
+    }
+
+    fn input(shape: &[f64]) -> Value {
+        node("Input", &[("shape", arr(&[shape.len()], shape))])
+    }
+
+    fn lif(n: usize) -> Value {
+        node("LIF", &[("tau", arr(&[n], &vec![0.01; n]))])
+    }
+
+    fn linear(rows: usize, cols: usize, w: &[f64]) -> Value {
+        node("Linear", &[("weight", arr(&[rows, cols], w))])
+    }
+
+    /// Imports a root graph on `limits`: the populations and every block with its counts, or the error.
+    fn run(root: Value, limits: &Limits) -> String {
+        let file = Value::Group([("node".to_string(), root)].into_iter().collect());
+        match nir_to_network(&file, "t", limits, &NirOptions::default()) {
+            Ok(i) => {
+                let blocks: Vec<String> = i
+                    .network
+                    .blocks()
+                    .iter()
+                    .filter(|b| !b.host)
+                    .map(|b| {
+                        format!(
+                            "{} c{} in{} out{} syn{}",
+                            b.name,
+                            b.compartments,
+                            b.in_axons,
+                            b.out_axons,
+                            b.synapse_bits / BITS_PER_SYNAPSE
+                        )
+                    })
+                    .collect();
+                let edges: Vec<String> = i
+                    .network
+                    .edges()
+                    .iter()
+                    .map(|e| {
+                        let n = |b: BlockId| i.network.block(b).name.clone();
+                        format!("{}->{} {}/{}", n(e.src), n(e.dst), e.spikes, e.synops())
+                    })
+                    .collect();
+                format!("{} | {}", blocks.join(", "), edges.join(", "))
+            }
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const ROOMY: Limits = Limits {
+        compartments: 1000,
+        in_axons: 1000,
+        out_axons: 1000,
+        synapse_bits: 1 << 20,
+    };
+
+    #[test]
+    fn zero_and_cancelling_weights_are_not_synapses() {
+        // Two paths from the input to the LIF: [[1, 0], [0, 0]] + [[-1, 0], [0, 2]] = [[0, 0], [0, 2]]:
+        // one synapse, from input 1 to neuron 1.
+        let g = graph(
+            &[
+                ("in", input(&[2.0])),
+                ("a", linear(2, 2, &[1.0, 0.0, 0.0, 0.0])),
+                ("b", linear(2, 2, &[-1.0, 0.0, 0.0, 2.0])),
+                ("lif", lif(2)),
+            ],
+            &[("in", "a"), ("in", "b"), ("a", "lif"), ("b", "lif")],
+        );
+        assert_eq!(run(g, &ROOMY), "lif.0 c2 in1 out0 syn1 | in->lif.0 0.1/0.1");
+    }
+
+    #[test]
+    fn recurrent_connections_count_their_sparsity() {
+        // A 4-neuron LIF with a diagonal recurrent matrix: 4 synapses, not 16; the edge is a self-loop.
+        let mut eye = vec![0.0; 16];
+        for i in 0..4 {
+            eye[i * 4 + i] = 0.5;
+        }
+        let g = graph(
+            &[
+                ("in", input(&[4.0])),
+                ("w", linear(4, 4, &eye)),
+                ("lif", lif(4)),
+            ],
+            &[("in", "lif"), ("lif", "w"), ("w", "lif")],
+        );
+        assert_eq!(
+            run(g, &ROOMY),
+            "lif.0 c4 in8 out4 syn8 | in->lif.0 0.4/0.4, lif.0->lif.0 0.4/0.4"
+        );
+    }
+
+    #[test]
+    fn conv1d_avgpool_flatten_scale_and_delay_fold_into_paths() {
+        // Input (1 channel x 5) -> Conv1d (2 channels, kernel 3, padding 1): 13 taps per channel inside the
+        // input -> LIF (2 x 5). Then Flatten -> Scale with one zero -> Delay -> Linear (1 x 10, all ones)
+        // -> LIF of 1: 9 synapses (the zeroed neuron has none).
+        let conv = node(
+            "Conv1d",
+            &[
+                ("weight", arr(&[2, 1, 3], &[1.0; 6])),
+                ("input_shape", arr(&[], &[5.0])),
+                ("padding", arr(&[1], &[1.0])),
+                ("stride", arr(&[1], &[1.0])),
+            ],
+        );
+        let mut scale = vec![1.0; 10];
+        scale[3] = 0.0;
+        let g = graph(
+            &[
+                ("in", input(&[1.0, 5.0])),
+                ("conv", conv),
+                ("lif1", node("LIF", &[("tau", arr(&[2, 5], &[0.01; 10]))])),
+                (
+                    "flat",
+                    node("Flatten", &[("input_type", arr(&[2], &[2.0, 5.0]))]),
+                ),
+                ("scale", node("Scale", &[("scale", arr(&[10], &scale))])),
+                ("delay", node("Delay", &[("delay", arr(&[10], &[1.0; 10]))])),
+                ("fc", linear(1, 10, &[1.0; 10])),
+                ("lif2", node("IF", &[("r", arr(&[], &[1.0]))])),
+            ],
+            &[
+                ("in", "conv"),
+                ("conv", "lif1"),
+                ("lif1", "flat"),
+                ("flat", "scale"),
+                ("scale", "delay"),
+                ("delay", "fc"),
+                ("fc", "lif2"),
+            ],
+        );
+        assert_eq!(
+            run(g, &ROOMY),
+            "lif1.0 c10 in5 out9 syn26, lif2.0 c1 in9 out0 syn9 | in->lif1.0 0.5/2.6, \
+             lif1.0->lif2.0 0.9/0.9"
+        );
+        // Average pooling over a conv2d: 2x2 windows of a 1 x 4 x 4 LIF reach one of 4 neurons each.
+        let g = graph(
+            &[
+                ("in", input(&[1.0, 4.0, 4.0])),
+                (
+                    "lif1",
+                    node("LIF", &[("tau", arr(&[1, 4, 4], &[0.01; 16]))]),
+                ),
+                (
+                    "pool",
+                    node(
+                        "AvgPool2d",
+                        &[
+                            ("kernel_size", arr(&[2], &[2.0, 2.0])),
+                            ("stride", arr(&[2], &[2.0, 2.0])),
+                            ("padding", arr(&[2], &[0.0, 0.0])),
+                        ],
+                    ),
+                ),
+                ("lif2", node("LIF", &[("tau", arr(&[], &[0.01]))])),
+            ],
+            &[("in", "lif1"), ("lif1", "pool"), ("pool", "lif2")],
+        );
+        assert_eq!(
+            run(g, &ROOMY),
+            "lif1.0 c16 in16 out16 syn16, lif2.0 c4 in16 out0 syn16 | in->lif1.0 1.6/1.6, \
+             lif1.0->lif2.0 1.6/1.6"
+        );
+    }
+
+    #[test]
+    fn populations_split_until_every_block_fits() {
+        // 8 neurons with 4 synapses each, at most 6 synapses a core: one neuron per block.
+        let g = || {
+            graph(
+                &[
+                    ("in", input(&[4.0])),
+                    ("w", linear(8, 4, &[1.0; 32])),
+                    ("lif", lif(8)),
+                ],
+                &[("in", "w"), ("w", "lif")],
+            )
+        };
+        let tight = Limits {
+            synapse_bits: 6 * BITS_PER_SYNAPSE,
+            ..ROOMY
+        };
+        let got = run(g(), &tight);
+        assert!(got.starts_with("lif.0 c1 in4 out0 syn4, lif.1 c1"), "{got}");
+        assert_eq!(got.matches("c1 in4").count(), 8, "{got}");
+        // A single neuron that needs more than a core: the error names the node and the limit.
+        let tiny = Limits {
+            synapse_bits: 3 * BITS_PER_SYNAPSE,
+            ..ROOMY
+        };
+        assert_eq!(
+            run(g(), &tiny),
+            "layer \"lif\" cannot be split to fit one core: a block of one neuron needs 32 synapse_bits, \
+             the core limit is 24"
+        );
+        // Output axons: 4 inputs... a LIF of 4 feeding 8 blocks of one neuron each reaches 8 blocks per
+        // neuron; with at most 16 output axons a core, it splits in two.
+        let g = graph(
+            &[
+                ("in", input(&[4.0])),
+                ("lif0", lif(4)),
+                ("w", linear(8, 4, &[1.0; 32])),
+                ("lif", lif(8)),
+            ],
+            &[("in", "lif0"), ("lif0", "w"), ("w", "lif")],
+        );
+        let out = Limits {
+            out_axons: 16,
+            ..tight
+        };
+        let got = run(g, &out);
+        assert!(got.contains("lif0.0 c2 in2 out16"), "{got}");
+        assert!(got.contains("lif0.1 c2 in2 out16"), "{got}");
+    }
+
+    #[test]
+    fn nested_graphs_flatten_with_dotted_ids() {
+        let inner = graph(
+            &[
+                ("input", input(&[3.0])),
+                ("lif", lif(3)),
+                ("output", node("Output", &[("shape", arr(&[1], &[3.0]))])),
+            ],
+            &[("input", "lif"), ("lif", "output")],
+        );
+        let outer = |edge_in: &'static str| {
+            graph(
+                &[
+                    ("in", input(&[3.0])),
+                    ("sub", inner.clone()),
+                    ("out", node("Output", &[("shape", arr(&[1], &[3.0]))])),
+                ],
+                &[("in", edge_in), ("sub", "out")],
+            )
+        };
+        let want =
+            "sub.lif.0 c3 in3 out3 syn3 | in->sub.lif.0 0.30000000000000004/0.30000000000000004, \
+                    sub.lif.0->out 0.30000000000000004/0.30000000000000004";
+        assert_eq!(run(outer("sub"), &ROOMY), want);
+        assert_eq!(run(outer("sub.input"), &ROOMY), want);
+        assert_eq!(
+            run(outer("sub.nope"), &ROOMY),
+            "NIR node \"sub\": edge end \"sub.nope\": the nested graph has 1 Input nodes; name one as \
+             \"sub.<id>\""
+        );
+        assert_eq!(
+            run(outer("nope"), &ROOMY),
+            "NIR node \"nope\": an edge names node \"nope\", which the graph does not have"
+        );
+    }
+
+    #[test]
+    fn shapes_must_be_known_and_agree() {
+        // A neuron with only scalar parameters and no neighbour of known shape.
+        let g = graph(
+            &[
+                ("in", input(&[2.0])),
+                ("lif", node("LIF", &[("tau", arr(&[], &[0.01]))])),
+            ],
+            &[],
+        );
+        assert_eq!(
+            run(g, &ROOMY),
+            "NIR node \"lif\": its shape cannot be inferred: no edge joins it to a node of known shape"
+        );
+        let g = graph(&[("in", input(&[2.0])), ("lif", lif(3))], &[("in", "lif")]);
+        assert_eq!(
+            run(g, &ROOMY),
+            "NIR node \"lif\": takes shape [3] (3 values) but node \"in\" gives [2] (2 values)"
+        );
+        let g = graph(
+            &[("in", input(&[2.0])), ("x", node("Conv3d", &[]))],
+            &[("in", "x")],
+        );
+        assert!(run(g, &ROOMY).starts_with("NIR node \"x\": unsupported node type \"Conv3d\""));
+        let g = node("LIF", &[]);
+        assert_eq!(run(g, &ROOMY), "the root node is not a NIRGraph");
+    }
 }

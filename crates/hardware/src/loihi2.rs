@@ -1,28 +1,32 @@
 //! The Loihi 2 boards: one chip, Kapoho Point and Hala Point. Every limit below has its source or is
 //! marked an assumption; `shared/spec/topology-format.md`'s table lists them with the Loihi 1 facts.
 //!
-//! - Chip: 128 neuro cores and 6 embedded x86 (Lakemont) cores, up to 1,048,576 neurons and 120M
+//! - Chip: 128 neuro cores and 6 embedded x86 (Lakemont) cores, up to 1 million neurons and 120 million
 //!   synapses (Intel, "Taking Neuromorphic Computing to the Next Level with Loihi 2", technology brief,
-//!   2021; Orchard et al. 2021). The brief's per-core figure is 8,192 neurons, and each core has 192 KB of
-//!   memory shared between neuron state, synapses and routing tables (the same brief).
-//! - The neuron/synapse trade: Loihi 2 cores partition their 192 KB freely. snn-place's limits are fixed
+//!   2021, as open-neuromorphic.org's Loihi 2 page quotes it). Up to 8,192 neurons and 192 KB of memory
+//!   per core, shared between neuron state, synapses and routing tables, are the brief's per-core
+//!   figures as issue 17 quotes them; not checked against the brief here.
+//! - The neuron/synapse trade: Loihi 2 cores partition their memory freely. snn-place's limits are fixed
 //!   per core, so the presets take one point of the trade (an assumption): 8,192 neurons at 64 bits of
 //!   state each (64 KB) leave 128 KB = 1,048,576 bits for synapses, 131,072 synapses at 8 bits, the same
 //!   synapse memory as a Loihi 1 core. A net that needs more synapses per core and fewer neurons can use
-//!   an `snn-topology/1` file with another split.
+//!   an `snn-topology/1` file with another split (`loihi2` as its `runtime`, `multicast` as its
+//!   `traffic`).
 //! - Input and output axons per core: not published; 8,192 each (an assumption: one per neuron, twice
 //!   Loihi 1's 4,096).
-//! - Tile mesh: the 128 cores as 8x4 tiles of 4, as Loihi 1 (an assumption; Intel does not publish the
-//!   floorplan's routing grid).
-//! - Boards: Kapoho Point is 8 Loihi 2 chips on one board (Intel, 2022 announcement), taken as a 2x4
-//!   mesh (an assumption); Hala Point is 1,152 Loihi 2 chips, 140,544 neuro cores, 1.15 billion neurons
-//!   (Intel, April 2024 announcement), taken as a 32x36 mesh (an assumption: Intel describes a
-//!   three-dimensional chassis, which snn-place's 2D mesh approximates).
-//! - Spike routing: Loihi 2 sends one message per destination chip and fans it out there (an
-//!   assumption from Intel's description of multicast routing in the Loihi 2 brief; no measured
-//!   figure), so the presets' traffic model is multicast.
+//! - Tile mesh: the 128 cores as 8x4 tiles of 4, as Loihi 1 (an assumption; the runtime model prices
+//!   each core's network port, not tile hops).
+//! - Boards: Kapoho Point is 8 Loihi 2 chips on one stackable board (Intel, 2022), taken as a 2x4 mesh
+//!   (an assumption); Hala Point is 1,152 Loihi 2 chips with 140,544 neuro cores and 1.15 billion
+//!   neurons (Intel, April 2024), taken as a 32x36 mesh of full 128-core chips (an assumption: Intel
+//!   describes a three-dimensional chassis, which snn-place's 2D mesh approximates, and its core count
+//!   means about 122 usable cores per chip).
+//! - Spike routing: multicast, one message per destination chip fanned out there. This is the
+//!   project's reading of Loihi 2 (the `TrafficModel` docs); no primary source found here confirms or
+//!   measures it, so it is an assumption, and `--traffic unicast` overrides it.
 //! - Time model: the max-affine runtime model of Timcheck, Pierro and Shrestha (arXiv 2601.10035, 2026),
-//!   [`RuntimeModel::Loihi2`]; its constants are in [`crate::CostModel`].
+//!   [`RuntimeModel::Loihi2`]; its constants are in [`crate::CostModel`], Loihi 1's figures standing in
+//!   for the paper's measured ones (which could not be read here), each marked.
 
 use crate::{CoreLimits, CostModel, Grid, RuntimeModel, Topology, TrafficModel};
 
