@@ -32,10 +32,7 @@ pub use layers::{
     infer_shapes, parse_layers, Activation, Layer, LayerKind, LayerSpec, Padding, Shape,
     DEFAULT_RATE, LAYERS_FORMAT, MAX_AXIS, MAX_LAYER_NEURONS, MAX_NETWORK_NEURONS,
 };
-pub use nir::{
-    import_nir, NirImport, NirOptions, NirPopulation, Value as NirValue, MAX_NIR_SYNAPSES,
-    MAX_NIR_VALUES,
-};
+pub use nir::{import_nir, NirImport, NirOptions, NirPopulation, MAX_NIR_SYNAPSES, MAX_NIR_VALUES};
 pub use split::{build, Limits, BITS_PER_SYNAPSE, MAX_BUILD_BLOCKS};
 
 use snn_graph::GraphError;

@@ -56,7 +56,7 @@ pub struct NirPopulation {
     pub synapses: u64,
 }
 
-/// What [`import_nir`] gives: the network and its populations in file order.
+/// What [`import_nir`] gives: the network and its populations, by node id.
 #[derive(Clone, Debug)]
 pub struct NirImport {
     pub network: Network,
@@ -83,7 +83,7 @@ pub fn import_nir(
 
 /// A NIR file read into memory: groups of groups and datasets.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Group(BTreeMap<String, Value>),
     /// A numeric dataset as `f64`, with its shape (empty for a scalar).
     Num {
@@ -379,11 +379,8 @@ fn leaf(id: &str, g: &BTreeMap<String, Value>, top: bool) -> Result<Node, Fronte
             match g.get(k) {
                 Some(Value::Num { .. }) => return Ok(Some(ints(g, k, id)?)),
                 Some(Value::Group(t)) => {
-                    if let Some((_, v)) = t.iter().next() {
-                        if let Value::Num { .. } = v {
-                            let key0 = t.keys().next().cloned().unwrap_or_default();
-                            return Ok(Some(ints(t, &key0, id)?));
-                        }
+                    if let Some((key0, Value::Num { .. })) = t.iter().next() {
+                        return Ok(Some(ints(t, key0, id)?));
                     }
                 }
                 _ => {}
@@ -488,7 +485,10 @@ fn leaf(id: &str, g: &BTreeMap<String, Value>, top: bool) -> Result<Node, Fronte
                 groups,
                 w: w.to_vec(),
             };
-            if conv.co % groups != 0 {
+            if conv.co == 0 || conv.cig == 0 {
+                return Err(node_err(id, format!("weight has shape {shape:?}: no channels")));
+            }
+            if !conv.co.is_multiple_of(groups) {
                 return Err(node_err(
                     id,
                     format!("{} output channels do not divide into {groups} groups", conv.co),
@@ -550,6 +550,9 @@ fn leaf(id: &str, g: &BTreeMap<String, Value>, top: bool) -> Result<Node, Fronte
     })
 }
 
+/// A nested graph's `Input` or `Output` nodes: (local id, flat index).
+type Ends = Vec<(String, usize)>;
+
 /// Flattens the graph in `g` (a `NIRGraph` group) into `flat`, prefixing ids with `prefix`. Returns the
 /// indices of its `Input` and `Output` nodes by local id, for edges into and out of it.
 fn flatten(
@@ -557,7 +560,7 @@ fn flatten(
     prefix: &str,
     depth: usize,
     flat: &mut Flat,
-) -> Result<(Vec<(String, usize)>, Vec<(String, usize)>), FrontendError> {
+) -> Result<(Ends, Ends), FrontendError> {
     let here = if prefix.is_empty() {
         "the root graph"
     } else {
@@ -582,7 +585,7 @@ fn flatten(
     };
     // Per local id: where edges into it go and where edges out of it come from (a nested graph's
     // Inputs and Outputs).
-    let mut ends: BTreeMap<String, (Vec<(String, usize)>, Vec<(String, usize)>)> = BTreeMap::new();
+    let mut ends: BTreeMap<String, (Ends, Ends)> = BTreeMap::new();
     let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
     for (local, v) in nodes {
         let id = full(local);
@@ -889,12 +892,14 @@ fn is_end(op: &Op) -> bool {
     matches!(op, Op::Source | Op::Sink | Op::Neurons)
 }
 
-/// Connectivity from one end node's neuron to another end node: per source neuron, its sparse row.
+/// A source neuron and the target neurons its composed non-zero weights reach, ascending.
+type Row = (u32, Vec<u32>);
+
+/// Connectivity from one end node to another: per source neuron, its sparse row.
 struct Conn {
     src: usize,
     dst: usize,
-    /// (source neuron, its targets with their composed non-zero weights).
-    rows: Vec<(u32, Vec<u32>)>,
+    rows: Vec<Row>,
 }
 
 /// Composes, for every pair of end nodes, the sparse matrix of the linear paths between them.
@@ -963,7 +968,7 @@ fn compose(flat: &Flat) -> Result<Vec<Conn>, FrontendError> {
         })
         .collect();
 
-    let mut conns: BTreeMap<(usize, usize), Vec<(u32, Vec<u32>)>> = BTreeMap::new();
+    let mut conns: BTreeMap<(usize, usize), Vec<Row>> = BTreeMap::new();
     let mut total: u64 = 0;
     for src in (0..n).filter(|&i| matches!(flat.nodes[i].op, Op::Source | Op::Neurons)) {
         let len = size(flat.nodes[src].output.as_ref().unwrap()) as u32;
