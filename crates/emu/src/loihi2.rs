@@ -28,10 +28,13 @@
 //! Pace ids are those of [`crate::model`]: cores, then links, then the host link, then the barrier.
 
 use snn_graph::{BlockId, Network};
-use snn_hardware::{ChipId, CoreId, Link, Topology, TrafficModel};
+use snn_hardware::{ChipId, CoreId, Topology, TrafficModel};
 use snn_placement::{Nets, Placement, Slot};
 
-use crate::model::{barrier_ns, Fire, PaceId, PaceOf, StepOut, Tables};
+use crate::model::{
+    barrier_ns, merge_run, pace_of, slowest, used_cores, used_links, Fire, PaceId, PaceOf, StepOut,
+    Tables,
+};
 use crate::StepModel;
 
 /// Bits of one spike message on the network-on-chip (an assumption; see the module docs).
@@ -90,15 +93,7 @@ impl Model {
     ) -> Model {
         let cost = &topo.cost;
         let slots = p.slots();
-        let mut cores: Vec<(ChipId, CoreId)> = slots
-            .iter()
-            .filter_map(|s| match *s {
-                Slot::Core { chip, core } => Some((chip, core)),
-                Slot::Host => None,
-            })
-            .collect();
-        cores.sort_unstable();
-        cores.dedup();
+        let cores = used_cores(slots);
         let core_idx = |s: Slot| match s {
             Slot::Core { chip, core } => cores.binary_search(&(chip, core)).ok(),
             Slot::Host => None,
@@ -113,9 +108,8 @@ impl Model {
         let nets = (traffic == TrafficModel::Multicast).then(|| Nets::new(net));
         let mut next_net = 0;
         let chip_of = |x: BlockId| slots[x.idx()].chip();
-        // Links numbered as they are first used, then renumbered in slot order below.
-        let mut link_slot: Vec<Option<usize>> = vec![None; topo.n_link_slots()];
-        let mut runs: Vec<Vec<(usize, f64)>> = Vec::with_capacity(net.n_blocks());
+        let (link_idx, links) = used_links(net, topo, slots);
+        let mut targets: Vec<(u32, f64)> = Vec::new();
         let mut sources = Vec::with_capacity(net.n_blocks());
         let mut tables = Tables::new();
         let (mut max_hops, mut has_host) = (0u32, false);
@@ -131,19 +125,19 @@ impl Model {
             } else {
                 Fire::new(block.compartments, block.rate, &mut tables)
             };
-            let mut run: Vec<(usize, f64)> = Vec::new();
+            let mut run: Vec<(u32, f64)> = Vec::new();
             let (mut host_msgs, mut interchip_msgs) = (0.0, 0.0);
             remote.clear();
             for &i in &out_edges[b] {
                 let e = &net.edges()[i];
                 let dst_slot = slots[e.dst.idx()];
                 if let Some(d) = core_idx(dst_slot) {
-                    run.push((d * PER_CORE + SYN, e.synops()));
+                    run.push(((d * PER_CORE + SYN) as u32, e.synops()));
                     run.push((
-                        d * PER_CORE + READS,
+                        (d * PER_CORE + READS) as u32,
                         e.spikes + e.synops() / SYNAPSES_PER_READ,
                     ));
-                    run.push((d * PER_CORE + BITS_IN, e.spikes));
+                    run.push(((d * PER_CORE + BITS_IN) as u32, e.spikes));
                 }
                 match (src_slot.chip(), dst_slot.chip()) {
                     (Some(a), Some(c)) if a != c => {
@@ -153,7 +147,7 @@ impl Model {
                     }
                     (Some(_), Some(_)) => {
                         if let Some(s) = src_core {
-                            run.push((s * PER_CORE + BITS_OUT, e.spikes));
+                            run.push(((s * PER_CORE + BITS_OUT) as u32, e.spikes));
                         }
                     }
                     (None, None) => {}
@@ -162,7 +156,7 @@ impl Model {
                         host_msgs += e.spikes;
                         has_host |= e.spikes > 0.0;
                         if let Some(s) = src_core {
-                            run.push((s * PER_CORE + BITS_OUT, e.spikes));
+                            run.push(((s * PER_CORE + BITS_OUT) as u32, e.spikes));
                         }
                     }
                 }
@@ -176,50 +170,21 @@ impl Model {
             if let (Some(a), Some(s)) = (src_slot.chip(), src_core) {
                 for &(c, spikes) in &remote {
                     interchip_msgs += spikes;
-                    run.push((s * PER_CORE + BITS_OUT, spikes));
+                    run.push(((s * PER_CORE + BITS_OUT) as u32, spikes));
                     if spikes > 0.0 {
                         max_hops = max_hops.max(topo.chip_hops(a, c));
                         for l in topo.route(a, c) {
-                            link_slot[l.slot()] = Some(0);
-                            run.push((n_core_acc + l.slot(), spikes));
+                            run.push((n_core_acc as u32 + link_idx[l.slot()], spikes));
                         }
                     }
                 }
             }
-            runs.push(run);
             sources.push(Source {
                 fire,
                 host_msgs,
                 interchip_msgs,
-                targets: (0, 0),
+                targets: merge_run(&mut run, &mut targets),
             });
-        }
-        // Number the links that carry traffic densely, in slot order.
-        let mut links = Vec::new();
-        for (slot, idx) in link_slot.iter_mut().enumerate() {
-            if idx.is_some() {
-                *idx = Some(links.len());
-                let l = Link::from_slot(slot);
-                links.push((l.from, topo.link_target(l)));
-            }
-        }
-        let mut targets: Vec<(u32, f64)> = Vec::new();
-        for (src, mut run) in sources.iter_mut().zip(runs) {
-            for t in run.iter_mut() {
-                if t.0 >= n_core_acc {
-                    t.0 = n_core_acc + link_slot[t.0 - n_core_acc].expect("a used link");
-                }
-            }
-            // A stable sort keeps edge order within a target, so the merged sums are the same every run.
-            run.sort_by_key(|t| t.0);
-            let start = targets.len() as u32;
-            for group in run.chunk_by(|x, y| x.0 == y.0) {
-                let coef: f64 = group.iter().map(|t| t.1).sum();
-                if coef != 0.0 {
-                    targets.push((group[0].0 as u32, coef));
-                }
-            }
-            src.targets = (start, targets.len() as u32);
         }
         Model {
             sources,
@@ -266,39 +231,25 @@ impl StepModel for Model {
                 s.acc[t as usize] += scale * coef;
             }
         }
-        // The most loaded core (its largest term), then the busiest link; ties go to the lowest index.
-        let mut best: Option<(f64, PaceId)> = None;
-        let mut consider = |t: f64, id: usize| {
-            if best.is_none_or(|(b, _)| t > b) {
-                best = Some((t, id as PaceId));
-            }
-        };
-        for (c, acc) in s.acc[..s.n_core_acc].chunks_exact(PER_CORE).enumerate() {
-            let t = self.dend_ns[c]
-                .max(acc[SYN] * self.synop_ns)
-                .max(acc[READS] * self.read_ns)
-                .max(acc[BITS_IN].max(acc[BITS_OUT]) * self.message_ns);
-            consider(t, c);
-        }
-        let n_cores = self.cores.len();
-        let mut busiest: Option<(f64, usize)> = None;
-        for (i, &m) in s.acc[s.n_core_acc..].iter().enumerate() {
-            if busiest.is_none_or(|(b, _)| m > b) {
-                busiest = Some((m, i));
-            }
-        }
-        if let Some((m, i)) = busiest {
-            consider(m * self.message_ns + self.link_latency_ns, n_cores + i);
-        }
-        let host_id = n_cores + self.links.len();
-        if self.has_host {
-            consider(host * self.host_message_ns + self.host_latency_ns, host_id);
-        }
-        let (work, pace) = match best {
-            Some((t, id)) if t >= self.barrier_ns => (t, id),
-            Some((t, _)) => (t, host_id as PaceId + 1),
-            None => (0.0, host_id as PaceId + 1),
-        };
+        // Each core's largest term, then the busiest link and the host link.
+        let cores = s.acc[..s.n_core_acc]
+            .chunks_exact(PER_CORE)
+            .zip(&self.dend_ns)
+            .map(|(acc, &dend)| {
+                dend.max(acc[SYN] * self.synop_ns)
+                    .max(acc[READS] * self.read_ns)
+                    .max(acc[BITS_IN].max(acc[BITS_OUT]) * self.message_ns)
+            });
+        let host_ns = self
+            .has_host
+            .then(|| host * self.host_message_ns + self.host_latency_ns);
+        let (work, pace) = slowest(
+            cores,
+            &s.acc[s.n_core_acc..],
+            (self.message_ns, self.link_latency_ns),
+            host_ns,
+            self.barrier_ns,
+        );
         StepOut {
             time_ns: work + self.barrier_ns,
             pace,
@@ -324,19 +275,7 @@ impl StepModel for Model {
     }
 
     fn pace_of(&self, id: PaceId) -> PaceOf {
-        let (n_cores, n_links) = (self.cores.len(), self.links.len());
-        let i = id as usize;
-        if i < n_cores {
-            let (chip, core) = self.cores[i];
-            PaceOf::Core(chip, core)
-        } else if i < n_cores + n_links {
-            let (a, b) = self.links[i - n_cores];
-            PaceOf::Link(a, b)
-        } else if i == n_cores + n_links {
-            PaceOf::Host
-        } else {
-            PaceOf::Barrier
-        }
+        pace_of(&self.cores, &self.links, id)
     }
 }
 

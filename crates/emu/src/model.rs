@@ -155,15 +155,7 @@ impl Model {
     ) -> Model {
         let cost = &topo.cost;
         let slots = p.slots();
-        let mut cores: Vec<(ChipId, CoreId)> = slots
-            .iter()
-            .filter_map(|s| match *s {
-                Slot::Core { chip, core } => Some((chip, core)),
-                Slot::Host => None,
-            })
-            .collect();
-        cores.sort_unstable();
-        cores.dedup();
+        let cores = used_cores(slots);
         let core_idx = |s: Slot| match s {
             Slot::Core { chip, core } => cores
                 .binary_search(&(chip, core))
@@ -171,23 +163,7 @@ impl Model {
             Slot::Host => NO_CORE,
         };
 
-        // The links any inter-chip edge with traffic crosses, numbered densely in slot order.
-        let mut link_idx = vec![u32::MAX; topo.n_link_slots()];
-        for e in net.edges().iter().filter(|e| e.spikes > 0.0) {
-            if let (Some(a), Some(b)) = (slots[e.src.idx()].chip(), slots[e.dst.idx()].chip()) {
-                for l in topo.route(a, b) {
-                    link_idx[l.slot()] = 0;
-                }
-            }
-        }
-        let mut links = Vec::new();
-        for (slot, idx) in link_idx.iter_mut().enumerate() {
-            if *idx == 0 {
-                *idx = links.len() as u32;
-                let l = Link::from_slot(slot);
-                links.push((l.from, topo.link_target(l)));
-            }
-        }
+        let (link_idx, links) = used_links(net, topo, slots);
 
         let mut out_edges: Vec<Vec<usize>> = vec![Vec::new(); net.n_blocks()];
         for (i, e) in net.edges().iter().enumerate() {
@@ -277,22 +253,13 @@ impl Model {
                     }
                 }
             }
-            // A stable sort keeps edge order within a target, so the merged sums are the same every run.
-            run.sort_by_key(|t| t.0);
-            let start = targets.len() as u32;
-            for group in run.chunk_by(|x, y| x.0 == y.0) {
-                let coef: f64 = group.iter().map(|t| t.1).sum();
-                if coef != 0.0 {
-                    targets.push((group[0].0, coef));
-                }
-            }
             sources.push(Source {
                 fire,
                 core,
                 send_ns,
                 host_msgs,
                 interchip_msgs,
-                targets: (start, targets.len() as u32),
+                targets: merge_run(&mut run, &mut targets),
             });
         }
         Model {
@@ -332,19 +299,7 @@ impl Model {
     }
 
     pub(crate) fn pace_of(&self, id: PaceId) -> PaceOf {
-        let (n_cores, n_links) = (self.cores.len(), self.links.len());
-        let i = id as usize;
-        if i < n_cores {
-            let (chip, core) = self.cores[i];
-            PaceOf::Core(chip, core)
-        } else if i < n_cores + n_links {
-            let (a, b) = self.links[i - n_cores];
-            PaceOf::Link(a, b)
-        } else if i == n_cores + n_links {
-            PaceOf::Host
-        } else {
-            PaceOf::Barrier
-        }
+        pace_of(&self.cores, &self.links, id)
     }
 
     /// The expected firing counts' step: every draw replaced by its mean.
@@ -376,34 +331,21 @@ impl Model {
             }
         }
 
-        // The slowest core, then the busiest link; ties go to the lowest index.
-        let mut best: Option<(f64, PaceId)> = None;
-        let mut consider = |t: f64, id: usize| {
-            if best.is_none_or(|(b, _)| t > b) {
-                best = Some((t, id as PaceId));
-            }
-        };
-        for (i, (&n, &m)) in s.neuron.iter().zip(&s.acc[..n_cores]).enumerate() {
-            consider(n.max(m), i);
-        }
-        let mut busiest: Option<(f64, usize)> = None;
-        for (i, &m) in s.acc[n_cores..].iter().enumerate() {
-            if busiest.is_none_or(|(b, _)| m > b) {
-                busiest = Some((m, i));
-            }
-        }
-        if let Some((m, i)) = busiest {
-            consider(m * self.link_message_ns + self.link_latency_ns, n_cores + i);
-        }
-        let host_id = n_cores + self.links.len();
-        if self.has_host {
-            consider(host * self.host_message_ns + self.host_latency_ns, host_id);
-        }
-        let (work, pace) = match best {
-            Some((t, id)) if t >= self.barrier_ns => (t, id),
-            Some((t, _)) => (t, host_id as PaceId + 1),
-            None => (0.0, host_id as PaceId + 1),
-        };
+        let cores = s
+            .neuron
+            .iter()
+            .zip(&s.acc[..n_cores])
+            .map(|(&n, &m)| n.max(m));
+        let host_ns = self
+            .has_host
+            .then(|| host * self.host_message_ns + self.host_latency_ns);
+        let (work, pace) = slowest(
+            cores,
+            &s.acc[n_cores..],
+            (self.link_message_ns, self.link_latency_ns),
+            host_ns,
+            self.barrier_ns,
+        );
         StepOut {
             time_ns: work + self.noc_ns + self.barrier_ns,
             pace,
@@ -417,6 +359,123 @@ impl Scratch {
     /// The last step's messages per link, in [`Model::links`] order.
     pub(crate) fn link_msgs(&self) -> &[f64] {
         &self.acc[self.neuron.len()..]
+    }
+}
+
+/// The cores holding at least one block, sorted: the dense core indices of a model.
+pub(crate) fn used_cores(slots: &[Slot]) -> Vec<(ChipId, CoreId)> {
+    let mut cores: Vec<(ChipId, CoreId)> = slots
+        .iter()
+        .filter_map(|s| match *s {
+            Slot::Core { chip, core } => Some((chip, core)),
+            Slot::Host => None,
+        })
+        .collect();
+    cores.sort_unstable();
+    cores.dedup();
+    cores
+}
+
+/// The links any inter-chip edge with traffic crosses (multicast routes cross the same ones): per link
+/// slot its dense index (`u32::MAX` when unused), and the links as (from, to) in slot order.
+pub(crate) fn used_links(
+    net: &Network,
+    topo: &Topology,
+    slots: &[Slot],
+) -> (Vec<u32>, Vec<(ChipId, ChipId)>) {
+    let mut link_idx = vec![u32::MAX; topo.n_link_slots()];
+    for e in net.edges().iter().filter(|e| e.spikes > 0.0) {
+        if let (Some(a), Some(b)) = (slots[e.src.idx()].chip(), slots[e.dst.idx()].chip()) {
+            for l in topo.route(a, b) {
+                link_idx[l.slot()] = 0;
+            }
+        }
+    }
+    let mut links = Vec::new();
+    for (slot, idx) in link_idx.iter_mut().enumerate() {
+        if *idx == 0 {
+            *idx = links.len() as u32;
+            let l = Link::from_slot(slot);
+            links.push((l.from, topo.link_target(l)));
+        }
+    }
+    (link_idx, links)
+}
+
+/// Appends one source's (target, coefficient) run to `targets`, merged by target (zero sums dropped),
+/// and returns its range there. A stable sort keeps edge order within a target, so the merged sums are
+/// the same every run.
+pub(crate) fn merge_run(run: &mut [(u32, f64)], targets: &mut Vec<(u32, f64)>) -> (u32, u32) {
+    run.sort_by_key(|t| t.0);
+    let start = targets.len() as u32;
+    for group in run.chunk_by(|x, y| x.0 == y.0) {
+        let coef: f64 = group.iter().map(|t| t.1).sum();
+        if coef != 0.0 {
+            targets.push((group[0].0, coef));
+        }
+    }
+    (start, targets.len() as u32)
+}
+
+/// What pace id `id` names: cores first, then links, then the host link, then the barrier.
+pub(crate) fn pace_of(
+    cores: &[(ChipId, CoreId)],
+    links: &[(ChipId, ChipId)],
+    id: PaceId,
+) -> PaceOf {
+    let (n_cores, n_links) = (cores.len(), links.len());
+    let i = id as usize;
+    if i < n_cores {
+        let (chip, core) = cores[i];
+        PaceOf::Core(chip, core)
+    } else if i < n_cores + n_links {
+        let (a, b) = links[i - n_cores];
+        PaceOf::Link(a, b)
+    } else if i == n_cores + n_links {
+        PaceOf::Host
+    } else {
+        PaceOf::Barrier
+    }
+}
+
+/// A step's work and what set its pace: the slowest of the cores' times, the busiest link (its messages
+/// x `link.0` + the latency `link.1`) and the host link's time when it has traffic; ties go to the lowest
+/// pace id. The barrier sets the pace when it exceeds all of them.
+pub(crate) fn slowest(
+    cores: impl Iterator<Item = f64>,
+    link_msgs: &[f64],
+    link: (f64, f64),
+    host: Option<f64>,
+    barrier_ns: f64,
+) -> (f64, PaceId) {
+    let mut best: Option<(f64, PaceId)> = None;
+    let mut consider = |t: f64, id: usize| {
+        if best.is_none_or(|(b, _)| t > b) {
+            best = Some((t, id as PaceId));
+        }
+    };
+    let mut n_cores = 0;
+    for (i, t) in cores.enumerate() {
+        consider(t, i);
+        n_cores = i + 1;
+    }
+    let mut busiest: Option<(f64, usize)> = None;
+    for (i, &m) in link_msgs.iter().enumerate() {
+        if busiest.is_none_or(|(b, _)| m > b) {
+            busiest = Some((m, i));
+        }
+    }
+    if let Some((m, i)) = busiest {
+        consider(m * link.0 + link.1, n_cores + i);
+    }
+    let host_id = n_cores + link_msgs.len();
+    if let Some(t) = host {
+        consider(t, host_id);
+    }
+    match best {
+        Some((t, id)) if t >= barrier_ns => (t, id),
+        Some((t, _)) => (t, host_id as PaceId + 1),
+        None => (0.0, host_id as PaceId + 1),
     }
 }
 
