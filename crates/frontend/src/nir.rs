@@ -1062,11 +1062,9 @@ fn nir_to_network(
 ) -> Result<NirImport, FrontendError> {
     for (field, r) in [("rate", opts.rate), ("input_rate", opts.input_rate)] {
         if !(r.is_finite() && r >= 0.0) {
-            return Err(FrontendError::BadField {
-                layer: "(options)".into(),
-                field,
-                problem: format!("must be a finite number >= 0, got {r}"),
-            });
+            return Err(FrontendError::NirFile(format!(
+                "option \"{field}\" must be a finite number >= 0, got {r}"
+            )));
         }
     }
     let root = group(tree, "/")?;
@@ -1836,5 +1834,30 @@ mod tests {
         assert!(run(g, &ROOMY).starts_with("NIR node \"x\": unsupported node type \"Conv3d\""));
         let g = node("LIF", &[]);
         assert_eq!(run(g, &ROOMY), "the root node is not a NIRGraph");
+    }
+
+    #[test]
+    fn deep_nesting_and_bad_options_are_errors() {
+        let mut g = graph(&[("in", input(&[1.0])), ("lif", lif(1))], &[("in", "lif")]);
+        for _ in 0..40 {
+            g = graph(&[("g", g)], &[]);
+        }
+        let got = run(g, &ROOMY);
+        assert!(got.ends_with("graphs nest deeper than 32"), "{got}");
+        let file = Value::Group(
+            [("node".to_string(), graph(&[("in", input(&[1.0]))], &[]))]
+                .into_iter()
+                .collect(),
+        );
+        let opts = NirOptions {
+            rate: f64::NAN,
+            ..NirOptions::default()
+        };
+        assert_eq!(
+            nir_to_network(&file, "t", &ROOMY, &opts)
+                .unwrap_err()
+                .to_string(),
+            "option \"rate\" must be a finite number >= 0, got NaN"
+        );
     }
 }
