@@ -191,6 +191,7 @@ fn bad_nir_files_name_the_node_and_write_nothing() {
             "linear-cycle",
             "NIR node \"a\": is on a cycle without a neuron node",
         ),
+        ("self-link", "groups nest deeper than 32"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("net.json");

@@ -110,11 +110,24 @@ mod h5 {
         // The library's own error stack is printed by default; its message comes back in the error.
         hdf5::silence_errors(true);
         let file = hdf5::File::open(path).map_err(|e| format!("not a readable HDF5 file: {e}"))?;
-        let mut budget = MAX_NIR_VALUES;
+        let mut budget = Budget {
+            values: MAX_NIR_VALUES,
+            members: MAX_MEMBERS,
+        };
         group(&file, "", 0, &mut budget)
     }
 
-    fn group(g: &Group, at: &str, depth: usize, budget: &mut u64) -> Result<Value, String> {
+    /// The most groups and datasets read from one file: links may make a group its own member, and a
+    /// few such links would otherwise be followed exponentially often (depth is capped too).
+    const MAX_MEMBERS: u64 = 1 << 20;
+
+    /// What is left to read.
+    struct Budget {
+        values: u64,
+        members: u64,
+    }
+
+    fn group(g: &Group, at: &str, depth: usize, budget: &mut Budget) -> Result<Value, String> {
         if depth > MAX_DEPTH {
             return Err(format!("{at}: groups nest deeper than {MAX_DEPTH}"));
         }
@@ -124,6 +137,12 @@ mod h5 {
             .map_err(|e| format!("{}: cannot list the group: {e}", show(at)))?;
         for name in names {
             let here = format!("{at}/{name}");
+            if budget.members == 0 {
+                return Err(format!(
+                    "{here}: the file has more than {MAX_MEMBERS} groups and datasets, the most read"
+                ));
+            }
+            budget.members -= 1;
             let kind = g
                 .loc_type_by_name(&name)
                 .map_err(|e| format!("{here}: {e}"))?;
@@ -151,18 +170,18 @@ mod h5 {
         }
     }
 
-    fn dataset(ds: &Dataset, at: &str, budget: &mut u64) -> Result<Value, String> {
+    fn dataset(ds: &Dataset, at: &str, budget: &mut Budget) -> Result<Value, String> {
         let shape = ds.shape();
         let n = shape
             .iter()
             .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
             .unwrap_or(u64::MAX);
-        if n > *budget {
+        if n > budget.values {
             return Err(format!(
                 "{at}: the file holds more than {MAX_NIR_VALUES} values, the most read"
             ));
         }
-        *budget -= n;
+        budget.values -= n;
         let bad = |e: hdf5::Error| format!("{at}: cannot read the dataset: {e}");
         let desc = ds.dtype().and_then(|t| t.to_descriptor()).map_err(bad)?;
         Ok(match desc {
