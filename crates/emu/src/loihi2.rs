@@ -242,7 +242,7 @@ impl StepModel for Model {
             });
         let host_ns = self
             .has_host
-            .then(|| host * self.host_message_ns + self.host_latency_ns);
+            .then_some(host * self.host_message_ns + self.host_latency_ns);
         let (work, pace) = slowest(
             cores,
             &s.acc[s.n_core_acc..],

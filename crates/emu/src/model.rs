@@ -338,7 +338,7 @@ impl Model {
             .map(|(&n, &m)| n.max(m));
         let host_ns = self
             .has_host
-            .then(|| host * self.host_message_ns + self.host_latency_ns);
+            .then_some(host * self.host_message_ns + self.host_latency_ns);
         let (work, pace) = slowest(
             cores,
             &s.acc[n_cores..],
