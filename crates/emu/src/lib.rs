@@ -386,6 +386,10 @@ fn summarise<M: StepModel>(
                 PaceOf::Core(chip, core) => {
                     (PaceKind::Core, format!("chip {} core {}", chip.0, core.0))
                 }
+                PaceOf::CoreTerm(chip, core, term) => (
+                    PaceKind::Core,
+                    format!("chip {} core {} ({term})", chip.0, core.0),
+                ),
                 PaceOf::Link(a, b) => (PaceKind::Link, format!("chip {} -> chip {}", a.0, b.0)),
                 PaceOf::Host => (PaceKind::Host, "host".to_string()),
                 PaceOf::Barrier => (PaceKind::Barrier, "barrier".to_string()),

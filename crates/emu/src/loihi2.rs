@@ -25,7 +25,8 @@
 //! - Barrier: the same function as Loihi 1's (its constants are Loihi 1's, marked as such in the cost
 //!   model: the paper's barrier figure could not be read here).
 //!
-//! Pace ids are those of [`crate::model`]: cores, then links, then the host link, then the barrier.
+//! Pace ids: each core's four terms (so the report says which one set the pace, e.g. `chip 0 core 3
+//! (synmem reads)`), then links, the host link and the barrier as in [`crate::model`].
 
 use snn_graph::{BlockId, Network};
 use snn_hardware::{ChipId, CoreId, Topology, TrafficModel};
@@ -48,6 +49,13 @@ const READS: usize = 1;
 const BITS_IN: usize = 2;
 const BITS_OUT: usize = 3;
 const PER_CORE: usize = 4;
+/// A core's four terms, in pace-id order, as the report names them.
+const TERMS: [&str; PER_CORE] = [
+    "dendrite ops",
+    "synaptic ops",
+    "synaptic-memory reads",
+    "NoC bits",
+];
 
 struct Source {
     fire: Fire,
@@ -231,14 +239,18 @@ impl StepModel for Model {
                 s.acc[t as usize] += scale * coef;
             }
         }
-        // Each core's largest term, then the busiest link and the host link.
+        // Every term of every core (pace id `PER_CORE x core + term`), then the busiest link and the
+        // host link.
         let cores = s.acc[..s.n_core_acc]
             .chunks_exact(PER_CORE)
             .zip(&self.dend_ns)
-            .map(|(acc, &dend)| {
-                dend.max(acc[SYN] * self.synop_ns)
-                    .max(acc[READS] * self.read_ns)
-                    .max(acc[BITS_IN].max(acc[BITS_OUT]) * self.message_ns)
+            .flat_map(|(acc, &dend)| {
+                [
+                    dend,
+                    acc[SYN] * self.synop_ns,
+                    acc[READS] * self.read_ns,
+                    acc[BITS_IN].max(acc[BITS_OUT]) * self.message_ns,
+                ]
             });
         let host_ns = self
             .has_host
@@ -275,7 +287,14 @@ impl StepModel for Model {
     }
 
     fn pace_of(&self, id: PaceId) -> PaceOf {
-        pace_of(&self.cores, &self.links, id)
+        let i = id as usize;
+        if i < self.cores.len() * PER_CORE {
+            let (chip, core) = self.cores[i / PER_CORE];
+            return PaceOf::CoreTerm(chip, core, TERMS[i % PER_CORE]);
+        }
+        // Past the cores' terms, the ids are those of a model with one id per core.
+        let shift = (self.cores.len() * (PER_CORE - 1)) as PaceId;
+        pace_of(&self.cores, &self.links, id - shift)
     }
 }
 
@@ -346,11 +365,17 @@ mod tests {
         )
         .unwrap();
         let got = check(&net, vec![core(0, 0), core(0, 1)], TrafficModel::Unicast);
-        assert_eq!(got, (9.816, "core chip 0 core 1".to_string()));
+        assert_eq!(
+            got,
+            (9.816, "core chip 0 core 1 (synmem reads)".to_string())
+        );
         // On another chip (1 hop east): the link carries 64 messages (640 ns + 96 ns of hop latency),
         // still below the reads; the barrier becomes 1,800 + 192.3 x 1 hop: 9.216 + 1.9923 = 11.2083 us.
         let got = check(&net, vec![core(0, 0), core(1, 0)], TrafficModel::Unicast);
-        assert_eq!(got, (11.2083, "core chip 1 core 0".to_string()));
+        assert_eq!(
+            got,
+            (11.2083, "core chip 1 core 0 (synmem reads)".to_string())
+        );
     }
 
     /// A linear layer: `n` inputs firing every step into `n` outputs split into `k` blocks on `k` cores of
@@ -399,9 +424,9 @@ mod tests {
             );
             let input_bound = *k as f64 * 10.0 > 16.0 * (1.0 + 2048.0 / (4.0 * *k as f64));
             let want = if input_bound {
-                "core chip 0 core 0"
+                "core chip 0 core 0 (NoC bits)"
             } else {
-                "core chip 0 core 1"
+                "core chip 0 core 1 (synmem reads)"
             };
             assert_eq!(pace, want, "k {k}");
         }
@@ -430,6 +455,9 @@ mod tests {
         // Multicast: 512 messages over the link (5.216 us); each destination's memory reads, (512 + 512 / 4)
         // x 16 ns = 10.24 us, set the pace.
         let (multi, pace) = check(&net, slots, TrafficModel::Multicast);
-        assert_eq!((multi, pace.as_str()), (12.2323, "core chip 1 core 0"));
+        assert_eq!(
+            (multi, pace.as_str()),
+            (12.2323, "core chip 1 core 0 (synmem reads)")
+        );
     }
 }

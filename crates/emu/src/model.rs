@@ -111,6 +111,8 @@ pub(crate) struct Scratch {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum PaceOf {
     Core(ChipId, CoreId),
+    /// A core, and which of its terms set the pace (the Loihi 2 model).
+    CoreTerm(ChipId, CoreId, &'static str),
     Link(ChipId, ChipId),
     Host,
     Barrier,
