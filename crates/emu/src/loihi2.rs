@@ -50,12 +50,7 @@ const BITS_IN: usize = 2;
 const BITS_OUT: usize = 3;
 const PER_CORE: usize = 4;
 /// A core's four terms, in pace-id order, as the report names them.
-const TERMS: [&str; PER_CORE] = [
-    "dendrite ops",
-    "synaptic ops",
-    "synaptic-memory reads",
-    "NoC bits",
-];
+const TERMS: [&str; PER_CORE] = ["dendrite ops", "synops", "synmem reads", "NoC bits"];
 
 struct Source {
     fire: Fire,
