@@ -253,7 +253,7 @@ mod tests {
              compartment_update_ns, spike_fire_ns, message_send_ns, message_receive_ns, synop_ns, \
              tile_hop_ew_ns, tile_hop_ns_ns, barrier_1_tile_ns, barrier_2_3_tiles_ns, \
              barrier_4_28_tiles_ns, barrier_29_tiles_ns, barrier_chips_ns, barrier_chip_hop_ns, \
-             link_message_ns, link_hop_ns, host_message_ns, host_latency_ns, dendop_ns, synmem_read_ns, noc_bit_ns)",
+             link_message_ns, link_hop_ns, host_message_ns, host_latency_ns, dendop_ns, loihi2_synop_ns, synmem_read_ns, noc_bit_ns, chip_link_bit_ns)",
         );
         check(
             &TINY.replace(r#""synop_ns": 4.5"#, r#""synop_ns": 4.5, "synop_ns": 5"#),

@@ -25,8 +25,10 @@
 //!   project's reading of Loihi 2 (the `TrafficModel` docs); no primary source found here confirms or
 //!   measures it, so it is an assumption, and `--traffic unicast` overrides it.
 //! - Time model: the max-affine runtime model of Timcheck, Pierro and Shrestha (arXiv 2601.10035, 2026),
-//!   [`RuntimeModel::Loihi2`]; its constants are in [`crate::CostModel`], Loihi 1's figures standing in
-//!   for the paper's measured ones (which could not be read here), each marked.
+//!   [`RuntimeModel::Loihi2`]; its constants are in [`crate::CostModel`] (`dendop_ns`,
+//!   `loihi2_synop_ns`, `synmem_read_ns`, `noc_bit_ns`, `chip_link_bit_ns`): the paper's fitted values
+//!   could not be read here, so they are Intel's published Hala Point peak rates divided per core (or
+//!   per link), and the barrier, hop latency and host link are Loihi 1's, each marked.
 
 use crate::{CoreLimits, CostModel, Grid, RuntimeModel, Topology, TrafficModel};
 
