@@ -5,7 +5,8 @@
 //! [`Placement`] and its [`Report`] out. The workspace crates are re-exported: [`graph`] (networks and
 //! `snn-net/1`), [`hardware`] (topologies and presets), [`placement`] (placements, the validator and the
 //! traffic figures), [`alloc`] (the allocators), [`emu`] (the emulator: time per timestep) and
-//! [`frontend`] (layer specs, Keras import, generators). [`emulate`] runs the emulator and fills a report's time figures.
+//! [`frontend`] (layer specs, Keras and NIR import, generators). [`emulate`] runs the emulator and fills a report's time figures;
+//! [`import_nir`] splits a NIR model into blocks that fit a topology's cores.
 //!
 //! ```
 //! use snn_place::graph::{Block, BlockId, Edge, Network};
@@ -275,6 +276,31 @@ pub const AUTO_CANDIDATES: &[&str] = &[
     "metis",
     "metis+fm",
 ];
+
+/// The per-core limits the front ends split layers for, from a topology.
+pub fn frontend_limits(topo: &Topology) -> frontend::Limits {
+    let c = topo.core_limits();
+    frontend::Limits {
+        compartments: c.compartments,
+        in_axons: c.in_axons,
+        out_axons: c.out_axons,
+        synapse_bits: c.synapse_bits,
+    }
+}
+
+/// Imports the NIR file at `path` (the Neuromorphic Intermediate Representation, as snnTorch, Norse,
+/// Sinabs, Rockpool, Spyx and lava-dl export it), each population split into blocks that fit one core of
+/// `topo`. The network is named after the file's stem.
+pub fn import_nir(
+    path: &std::path::Path,
+    topo: &Topology,
+    opts: &frontend::NirOptions,
+) -> Result<frontend::NirImport, frontend::FrontendError> {
+    let name = path
+        .file_stem()
+        .map_or_else(|| "nir".to_string(), |s| s.to_string_lossy().into_owned());
+    frontend::import_nir(path, &name, &frontend_limits(topo), opts)
+}
 
 /// Every registered allocator, then `metis+fm`: what `--allocators all` expands to.
 pub fn all_candidates() -> Vec<String> {

@@ -28,6 +28,8 @@ Examples:
       Generate a conv-net-like network of 4,000 blocks.
   snn-place import keras model.json -o net.json
       Split a Keras 3 model (model.to_json()) into blocks that fit Nahuku32's cores, with their traffic.
+  snn-place import nir model.nir --topology kapoho-point -o net.json
+      Split a NIR model (snnTorch, Norse, Sinabs, lava-dl ...) into blocks that fit Loihi 2 cores.
   snn-place build layers.json --topology loihi -o net.json.gz
       The same from an snn-layers/1 layer description, written gzip-compressed.
   snn-place --emulate --steps 1000 net.json
@@ -78,7 +80,8 @@ enum Command {
     /// Build a network from an snn-layers/1 layer description, e.g.
     /// `snn-place build layers.json -o net.json`.
     Build(BuildArgs),
-    /// Import a model from another framework, e.g. `snn-place import keras model.json -o net.json`.
+    /// Import a model from another framework, e.g. `snn-place import keras model.json -o net.json` or
+    /// `snn-place import nir model.nir -t kapoho-point -o net.json`.
     Import(ImportArgs),
     /// Place a network with several allocators, emulate each placement and rank them by time per
     /// step, e.g. `snn-place compare net.json --allocators all --html report.html`.

@@ -64,11 +64,11 @@ pub(crate) fn run_advise(args: &AdviseArgs) -> Result<(), Failure> {
         None => None,
     };
     let opts = AdviseOptions {
-        emu: emu_options(&args.emu, args.seed),
+        emu: emu_options(&args.emu, args.seed, &topo),
         place: Options {
             allocator: args.allocator.clone(),
             seed: args.seed,
-            traffic: args.emu.traffic,
+            traffic: args.emu.traffic(&topo),
             ..Options::default()
         },
     };
@@ -127,7 +127,12 @@ fn save(
 }
 
 /// The `emulate` arguments that reproduce a remedy's figure.
-fn emulate_args(args: &AdviseArgs, files: &Saved, precompute: bool) -> Option<String> {
+fn emulate_args(
+    args: &AdviseArgs,
+    topo: &Topology,
+    files: &Saved,
+    precompute: bool,
+) -> Option<String> {
     let (net, placement) = files.as_ref()?;
     let mut s = format!(
         "emulate {} --placement {} --topology {} --steps {} --seed {} --traffic {}",
@@ -136,7 +141,7 @@ fn emulate_args(args: &AdviseArgs, files: &Saved, precompute: bool) -> Option<St
         args.topology,
         args.emu.steps,
         args.seed,
-        args.emu.traffic.name()
+        args.emu.traffic(topo).name()
     );
     if precompute {
         s += " --precompute";
@@ -254,7 +259,7 @@ fn advice_json(
             if let Some((n, p)) = f {
                 v["network_file"] = json!(n.display().to_string());
                 v["placement_file"] = json!(p.display().to_string());
-                v["emulate"] = json!(emulate_args(args, f, r.precompute));
+                v["emulate"] = json!(emulate_args(args, topo, f, r.precompute));
             }
             v
         })

@@ -80,10 +80,10 @@ pub(crate) fn run_compare(args: &CompareArgs) -> Result<(), Failure> {
             chips: args.chips,
             deadline: limit
                 .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s)),
-            traffic: args.emu.traffic,
+            traffic: args.emu.traffic(&topo),
             ..Options::default()
         },
-        emu: emu_options(&args.emu, args.seed),
+        emu: emu_options(&args.emu, args.seed, &topo),
         pack: args.pack,
     };
     let verbose = io::stderr().is_terminal();

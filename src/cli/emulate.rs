@@ -31,9 +31,17 @@ pub(crate) struct EmuArgs {
     pub(crate) steps_per_inference: Option<u32>,
     /// How spikes reach other chips: unicast (one message per destination core, Loihi 1) or multicast
     /// (one per destination chip, replicated there: Loihi 2, SpiNNaker). The traffic-aware allocators,
-    /// refiners and the ILP minimise it; the emulator counts messages by it, e.g. --traffic multicast.
-    #[arg(long, value_name = "MODEL", default_value = "unicast", value_parser = parse_traffic)]
-    pub(crate) traffic: TrafficModel,
+    /// refiners and the ILP minimise it; the emulator counts messages by it. Default: the topology's
+    /// (multicast on the Loihi 2 boards, unicast on the others), e.g. --traffic multicast.
+    #[arg(long, value_name = "MODEL", value_parser = parse_traffic)]
+    pub(crate) traffic: Option<TrafficModel>,
+}
+
+impl EmuArgs {
+    /// `--traffic`, or the topology's own model when the flag is not given.
+    pub(crate) fn traffic(&self, topo: &Topology) -> TrafficModel {
+        self.traffic.unwrap_or(topo.traffic)
+    }
 }
 
 #[derive(Args)]
@@ -71,7 +79,7 @@ pub(crate) fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
         .map_err(|e| anyhow!(e).context(display(&args.placement)))
         .map_err(fail(exit::BAD_INPUT))?;
     let mut report = Report::new(&net, &topo, &placement, 0.0);
-    report.traffic = args.emu.traffic.name();
+    report.traffic = args.emu.traffic(&topo).name();
     // A core holding several blocks: fewer cores than on-chip blocks.
     report.pack = report.cores_used < net.n_on_chip();
     let em = emulate(
@@ -87,12 +95,12 @@ pub(crate) fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
 }
 
 /// The emulator's options from the command line.
-pub(crate) fn emu_options(args: &EmuArgs, seed: u64) -> EmuOptions {
+pub(crate) fn emu_options(args: &EmuArgs, seed: u64, topo: &Topology) -> EmuOptions {
     EmuOptions {
         steps: args.steps,
         seed,
         precompute: args.precompute,
-        traffic: args.traffic,
+        traffic: args.traffic(topo),
         steps_per_inference: args.steps_per_inference,
     }
 }
@@ -108,7 +116,7 @@ pub(crate) fn emulate(
     json: bool,
     report: &mut Report,
 ) -> Result<Emulation, Failure> {
-    let opts = emu_options(args, seed);
+    let opts = emu_options(args, seed, topo);
     let bar = if !json && io::stderr().is_terminal() && args.steps >= 1000 {
         let bar = ProgressBar::new(args.steps as u64);
         bar.set_style(

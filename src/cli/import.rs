@@ -1,4 +1,5 @@
-//! `import`: a model from another framework (a Keras 3 `model.to_json()` file) as a network.
+//! `import`: a model from another framework (a Keras 3 `model.to_json()` file, or a NIR file) as a
+//! network.
 
 use std::path::PathBuf;
 
@@ -8,12 +9,13 @@ use snn_place::frontend::{build, keras_to_layers, KerasOptions};
 
 use super::build::{frontend_limits, read_text, FrontendOut};
 use super::output::write_network;
-use super::{display, exit, fail, Failure};
+use super::{display, exit, fail, load_topo, Failure};
 
 #[derive(Args)]
 pub(crate) struct ImportArgs {
-    /// The source format; `keras` reads a Keras 3 `model.to_json()` architecture file.
-    #[arg(value_name = "FORMAT", value_parser = ["keras"])]
+    /// The source format; `keras` reads a Keras 3 `model.to_json()` architecture file, `nir` a NIR
+    /// (Neuromorphic Intermediate Representation) HDF5 file with its weights.
+    #[arg(value_name = "FORMAT", value_parser = ["keras", "nir"])]
     pub(crate) format: String,
     /// The model file, or - for standard input.
     #[arg(value_name = "MODEL")]
@@ -29,6 +31,9 @@ pub(crate) struct ImportArgs {
 }
 
 pub(crate) fn run_import(args: &ImportArgs) -> Result<(), Failure> {
+    if args.format == "nir" {
+        return run_import_nir(args);
+    }
     let limits = frontend_limits(&args.out.topology)?;
     let text = read_text(&args.model)?;
     let opts = KerasOptions {
@@ -44,4 +49,34 @@ pub(crate) fn run_import(args: &ImportArgs) -> Result<(), Failure> {
         eprintln!("snn-place: note: {}: {note}", display(&args.model));
     }
     write_network(&net, &args.out.out)
+}
+
+/// `import nir`: a NIR file (HDF5, read from a path) into blocks that fit `--topology`'s cores.
+fn run_import_nir(args: &ImportArgs) -> Result<(), Failure> {
+    if args.model.as_os_str() == "-" {
+        return Err(Failure {
+            code: exit::BAD_INPUT,
+            error: anyhow!("a NIR file is HDF5 and is read from a path, not standard input"),
+        });
+    }
+    let topo = load_topo(&args.out.topology)?;
+    let opts = snn_place::frontend::NirOptions {
+        rate: args.rate,
+        input_rate: args.input_rate,
+    };
+    let import = snn_place::import_nir(&args.model, &topo, &opts)
+        .map_err(|e| anyhow!(e).context(display(&args.model)))
+        .map_err(fail(exit::BAD_INPUT))?;
+    for p in &import.populations {
+        eprintln!(
+            "snn-place: {}: population {} ({}): {} neurons in {} blocks, {} synapses",
+            display(&args.model),
+            p.node,
+            p.kind,
+            p.neurons,
+            p.blocks,
+            p.synapses
+        );
+    }
+    write_network(&import.network, &args.out.out)
 }

@@ -16,8 +16,8 @@ pub(crate) fn list_topologies(json: bool) -> Result<(), Failure> {
         return print(&(serde_json::to_string_pretty(&all).expect("JSON values serialise") + "\n"));
     }
     let mut s = format!(
-        "{:<16} {:>6} {:>6} {:>8}  {}\n",
-        "preset", "chips", "grid", "cores", "description"
+        "{:<16} {:>6} {:>6} {:>8} {:>9}  {}\n",
+        "preset", "chips", "grid", "cores", "traffic", "description"
     );
     for (t, p) in topos.iter().zip(PRESETS) {
         let grid = format!("{}x{}", t.chips().x, t.chips().y);
@@ -27,27 +27,44 @@ pub(crate) fn list_topologies(json: bool) -> Result<(), Failure> {
             ""
         };
         s += &format!(
-            "{:<16} {:>6} {:>6} {:>8}  {}{default}\n",
+            "{:<16} {:>6} {:>6} {:>8} {:>9}  {}{default}\n",
             t.name,
             t.n_chips(),
             grid,
             t.n_cores(),
+            t.traffic.name(),
             p.2
         );
     }
-    let t = &topos[0];
-    let c = t.core_limits();
-    s += &format!(
-        "Every preset's chip: {} cores on a {}x{} tile mesh; each core: {} compartments, {} input axons, \
-         {} output axons, {} synapse bits.\n",
-        t.cores_per_chip(),
-        t.tiles().x,
-        t.tiles().y,
-        c.compartments,
-        c.in_axons,
-        c.out_axons,
-        c.synapse_bits
-    );
+    // One line per kind of chip (its cores and per-core limits), naming the presets built of it.
+    let mut kinds: Vec<(&Topology, Vec<&str>)> = Vec::new();
+    for t in &topos {
+        let same = |k: &Topology| {
+            k.core_limits() == t.core_limits()
+                && k.cores_per_chip() == t.cores_per_chip()
+                && k.runtime == t.runtime
+        };
+        match kinds.iter_mut().find(|(k, _)| same(k)) {
+            Some((_, names)) => names.push(&t.name),
+            None => kinds.push((t, vec![&t.name])),
+        }
+    }
+    for (t, names) in kinds {
+        let c = t.core_limits();
+        s += &format!(
+            "{}: {} cores per chip on a {}x{} tile mesh; each core: {} compartments, {} input axons, \
+             {} output axons, {} synapse bits; runtime model {}.\n",
+            names.join(", "),
+            t.cores_per_chip(),
+            t.tiles().x,
+            t.tiles().y,
+            c.compartments,
+            c.in_axons,
+            c.out_axons,
+            c.synapse_bits,
+            t.runtime.name()
+        );
+    }
     print(&s)
 }
 

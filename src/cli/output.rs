@@ -347,10 +347,10 @@ fn host_row(em: &Emulation) -> String {
     parts.join("; ")
 }
 
-/// Mean energy per step and its split.
+/// Mean energy per step and its split, and whose per-event energies priced it when not the chip's own.
 fn energy_row(em: &Emulation) -> String {
     let e = &em.energy_per_step_uj;
-    format!(
+    let mut s = format!(
         "{} uJ (neurons {}, spikes {}, messages {}, synops {}, mesh {}, inter-chip {}, host {})",
         number(e.mean),
         number(e.neurons),
@@ -360,7 +360,11 @@ fn energy_row(em: &Emulation) -> String {
         number(e.mesh),
         number(e.interchip),
         number(e.host)
-    )
+    );
+    if e.constants == Some("loihi1") {
+        s += "; priced with Loihi 1's per-event energies (none are published for Loihi 2)";
+    }
+    s
 }
 
 pub(crate) fn per_step(x: f64) -> String {

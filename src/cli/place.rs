@@ -80,12 +80,12 @@ pub(crate) fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
     let topo = load_topo(&args.topology)?;
     // A host loop makes --precompute impossible: say so before placing (and writing --out).
     if args.emulate {
-        snn_place::check_precompute(&net, &emu_options(&args.emu, args.seed)).map_err(|e| {
-            Failure {
+        snn_place::check_precompute(&net, &emu_options(&args.emu, args.seed, &topo)).map_err(
+            |e| Failure {
                 code: exit::BAD_INPUT,
                 error: anyhow!(e).context(display(net_path)),
-            }
-        })?;
+            },
+        )?;
     }
     // The ILP always runs against a clock; other allocators only when --time-limit is given.
     let uses_ilp = args.allocator == "ilp" || args.refine.iter().any(|r| r == "ilp");
@@ -100,7 +100,7 @@ pub(crate) fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
         window: args.window,
         solver: args.solver,
         pack: args.pack,
-        traffic: args.emu.traffic,
+        traffic: args.emu.traffic(&topo),
         spread: args.spread,
     };
     let placed = if args.allocator == "auto" {
@@ -156,7 +156,7 @@ pub(crate) fn place_auto(
     let copts = snn_place::CompareOptions {
         candidates: Vec::new(),
         place: opts,
-        emu: emu_options(&args.emu, args.seed),
+        emu: emu_options(&args.emu, args.seed, topo),
         pack: false,
     };
     let (placement, report, rows) = snn_place::place_auto(net, topo, &copts)?;

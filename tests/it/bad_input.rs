@@ -156,7 +156,7 @@ fn bad_topologies() {
     check(
         &["fixtures/ff3.json", "-t", "nahuku64"],
         2,
-        "unknown topology \"nahuku64\": not a preset (loihi, kapoho-bay, nahuku8, nahuku32, pohoiki-beach, pohoiki-springs) and no such file",
+        "unknown topology \"nahuku64\": not a preset (loihi, kapoho-bay, nahuku8, nahuku32, pohoiki-beach, pohoiki-springs, loihi2, kapoho-point, hala-point) and no such file",
     );
     check(
         &["fixtures/ff3.json", "--chips", "33"],

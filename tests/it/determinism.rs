@@ -177,6 +177,21 @@ fn every_allocator_refiner_emulator_and_compare_is_thread_count_independent() {
     assert_eq!(r["emulation"]["steps"], 50);
     let r = same_at_1_and_2_threads(&["-a", "metis", "--emulate", "--steps", "50", net], None);
     assert_eq!(r["emulation"]["steps"], 50);
+    // The Loihi 2 time model on Hala Point (multicast by the preset).
+    let r = same_at_1_and_2_threads(
+        &[
+            "-a",
+            "metis",
+            "-t",
+            "hala-point",
+            "--emulate",
+            "--steps",
+            "50",
+            net,
+        ],
+        None,
+    );
+    assert_eq!(r["traffic"], "multicast");
 
     // `compare` runs its candidates in parallel and ranks them by emulated time.
     let out = |threads| {

@@ -20,6 +20,8 @@ mod gen;
 mod ilp;
 /// `topologies`, `allocators`, `--help`, `--version`.
 mod listings;
+/// `import nir`: the NIR fixtures, an snnTorch export, Loihi 2 boards, broken files.
+mod nir;
 /// Placing the hand-made fixtures: figures worked out by hand for each allocator.
 /// `--pack` and `--traffic multicast`: packed cores, the multicast figure and messages, bad options.
 mod pack;

@@ -227,6 +227,9 @@ impl Allocator for Metis {
     }
 }
 
+/// One partitioning try: its cost (lower is better) and the part of every vertex.
+pub type Try = (i64, Vec<u32>);
+
 impl Metis {
     /// The partition `allocate` maps onto the board: the graph of the on-chip blocks, the part of each
     /// of its vertices, and the number of parts.
@@ -249,7 +252,7 @@ impl Metis {
         net: &Network,
         topo: &Topology,
         ctx: &mut Ctx,
-    ) -> Result<(BlockGraph, Vec<(i64, Vec<u32>)>, u32), AllocError> {
+    ) -> Result<(BlockGraph, Vec<Try>, u32), AllocError> {
         // `--chips N` is a ceiling, as nengo-loihi's `n_chips` and the other allocators treat it: the
         // fewest chips that hold the network keep the most traffic on chip; the mapping then uses only
         // chips 0..N. With `--spread`, all N.

@@ -46,6 +46,14 @@
 //!   each message through the host channel. Like SANA-FE's own figure, it is a sum of event counts x
 //!   per-event energies.
 //!
+//! That is the Loihi 1 model. A topology whose runtime model is Loihi 2 ([`RuntimeModel::Loihi2`]: the
+//! presets `loihi2`, `kapoho-point` and `hala-point`) has its chips' part priced by the max-affine model
+//! of the `loihi2` module instead: the step is the largest of the cores' dendrite ops, synaptic ops,
+//! synaptic-memory reads and NoC bits and the links' bits, + barrier + the same host phase as above.
+//! Its phases split the same way (no on-chip network delay term). Its energy counts the same events but
+//! prices them with Loihi 1's per-event energies, as no per-event energies of Loihi 2 are published:
+//! [`EnergyStats::constants`] says so.
+//!
 //! The latencies (tile routes, chip hops, host latency) depend on which edges carry traffic at all, not
 //! on the draw, so the step time is a convex function of the draws and its expectation is never below the
 //! time with every draw at its mean, the analytic time (Jensen's inequality): the slowest of several
@@ -61,9 +69,11 @@
 
 mod binomial;
 mod host;
+mod loihi2;
 mod model;
 
 pub use host::{host_loop, probed_blocks};
+pub use loihi2::{MESSAGE_BITS, SYNAPSES_PER_READ};
 
 use std::collections::BTreeMap;
 
@@ -72,10 +82,10 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 use snn_graph::Network;
-use snn_hardware::{Topology, TopologyError, TrafficModel};
+use snn_hardware::{ChipId, RuntimeModel, Topology, TopologyError, TrafficModel};
 use snn_placement::{Placement, PlacementError, Rules};
 
-use model::{Model, PaceId, PaceOf, StepOut, ENERGY_PARTS, PHASES};
+use model::{Fire, HostPhase, Model, PaceId, PaceOf, StepOut, ENERGY_PARTS, PHASES};
 
 /// The most timesteps one emulation may run.
 pub const MAX_STEPS: u32 = 10_000_000;
@@ -223,6 +233,11 @@ pub struct EnergyStats {
     pub mesh: f64,
     pub interchip: f64,
     pub host: f64,
+    /// Whose per-event energies priced the events, when not the runtime model's own chip: on a Loihi 2
+    /// topology, `"loihi1"` (no per-event energies of Loihi 2 are published, so its events are priced
+    /// with the cost model's Loihi 1 figures, from SANA-FE). Absent on Loihi 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constants: Option<&'static str>,
 }
 
 /// What the host does every step.
@@ -296,14 +311,69 @@ pub struct Emulation {
     pub host_messages_per_step: f64,
 }
 
-/// Checks the inputs and builds the model.
-fn prepare(
+/// A time model reduced to per-step coefficients: Loihi 1's ([`model`]) or Loihi 2's ([`loihi2`]),
+/// chosen by the topology's [`RuntimeModel`].
+pub(crate) trait StepModel: Sync {
+    type Scratch;
+    fn scratch(&self) -> Self::Scratch;
+    /// One step with the firing counts `fire` gives, asked of each block in block order.
+    fn step(&self, fire: &mut dyn FnMut(&Fire) -> f64, s: &mut Self::Scratch) -> StepOut;
+    /// The last step's messages per link, in [`StepModel::links`] order.
+    fn link_msgs<'a>(&self, s: &'a Self::Scratch) -> &'a [f64];
+    fn n_links(&self) -> usize;
+    fn links(&self) -> &[(ChipId, ChipId)];
+    fn barrier_ns(&self) -> f64;
+    fn host(&self) -> &HostPhase;
+    fn pace_of(&self, id: PaceId) -> PaceOf;
+    /// What [`EnergyStats::constants`] says of the per-event energies, when they are not the model's own.
+    fn energy_constants(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+impl StepModel for Model {
+    type Scratch = model::Scratch;
+
+    fn scratch(&self) -> model::Scratch {
+        Model::scratch(self)
+    }
+
+    fn step(&self, fire: &mut dyn FnMut(&Fire) -> f64, s: &mut model::Scratch) -> StepOut {
+        Model::step(self, fire, s)
+    }
+
+    fn link_msgs<'a>(&self, s: &'a model::Scratch) -> &'a [f64] {
+        s.link_msgs()
+    }
+
+    fn n_links(&self) -> usize {
+        Model::n_links(self)
+    }
+
+    fn links(&self) -> &[(ChipId, ChipId)] {
+        Model::links(self)
+    }
+
+    fn barrier_ns(&self) -> f64 {
+        Model::barrier_ns(self)
+    }
+
+    fn host(&self) -> &HostPhase {
+        Model::host(self)
+    }
+
+    fn pace_of(&self, id: PaceId) -> PaceOf {
+        Model::pace_of(self, id)
+    }
+}
+
+/// Checks the inputs and finds the host blocks in the loop (an error with `precompute`).
+fn check_inputs(
     net: &Network,
     topo: &Topology,
     placement: &Placement,
     precompute: bool,
-    traffic: TrafficModel,
-) -> Result<(Model, Vec<String>), EmuError> {
+) -> Result<Vec<String>, EmuError> {
     topo.cost.check()?;
     let rules = Rules {
         chips: topo.n_chips(),
@@ -317,15 +387,7 @@ fn prepare(
     if precompute && !in_loop.is_empty() {
         return Err(EmuError::HostLoop { blocks: in_loop });
     }
-    let model = Model::new(
-        net,
-        topo,
-        placement,
-        precompute,
-        traffic,
-        !in_loop.is_empty(),
-    );
-    Ok((model, in_loop))
+    Ok(in_loop)
 }
 
 /// The expected-value time per step in microseconds: the step time with every block firing its mean
@@ -336,8 +398,19 @@ pub fn expected_time_us(
     placement: &Placement,
     opts: &EmuOptions,
 ) -> Result<f64, EmuError> {
-    let (model, _) = prepare(net, topo, placement, opts.precompute, opts.traffic)?;
-    Ok(model.expected_step(&mut model.scratch()).time_ns / 1000.0)
+    fn expected<M: StepModel>(model: &M) -> f64 {
+        model.step(&mut |f| f.mean(), &mut model.scratch()).time_ns / 1000.0
+    }
+    let in_loop = check_inputs(net, topo, placement, opts.precompute)?;
+    let (precompute, traffic, looped) = (opts.precompute, opts.traffic, !in_loop.is_empty());
+    Ok(match topo.runtime {
+        RuntimeModel::Loihi => expected(&Model::new(
+            net, topo, placement, precompute, traffic, looped,
+        )),
+        RuntimeModel::Loihi2 => expected(&loihi2::Model::new(
+            net, topo, placement, precompute, traffic, looped,
+        )),
+    })
 }
 
 /// Steps per chunk: at least 64, and at most 256 chunks. It depends on the step count only, so the
@@ -369,7 +442,27 @@ pub fn emulate(
     progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<Emulation, EmuError> {
     opts.check()?;
-    let (model, in_loop) = prepare(net, topo, placement, opts.precompute, opts.traffic)?;
+    let in_loop = check_inputs(net, topo, placement, opts.precompute)?;
+    let (precompute, traffic, looped) = (opts.precompute, opts.traffic, !in_loop.is_empty());
+    Ok(match topo.runtime {
+        RuntimeModel::Loihi => {
+            let model = Model::new(net, topo, placement, precompute, traffic, looped);
+            run(&model, opts, progress, in_loop)
+        }
+        RuntimeModel::Loihi2 => {
+            let model = loihi2::Model::new(net, topo, placement, precompute, traffic, looped);
+            run(&model, opts, progress, in_loop)
+        }
+    })
+}
+
+/// Runs the steps of any time model in parallel chunks and summarises them.
+fn run<M: StepModel>(
+    model: &M,
+    opts: &EmuOptions,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+    in_loop: Vec<String>,
+) -> Emulation {
     let chunk = chunk_len(opts.steps);
     let chunks: Vec<Chunk> = (0..opts.steps.div_ceil(chunk))
         .into_par_iter()
@@ -388,7 +481,7 @@ pub fn emulate(
             for step in start..end {
                 let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
                 rng.set_stream(step as u64);
-                let s = model.step(|f| f.sample(&mut rng), &mut scratch);
+                let s = model.step(&mut |f| f.sample(&mut rng), &mut scratch);
                 out.times_ns.push(s.time_ns);
                 *out.pace_counts.entry(s.pace).or_default() += 1;
                 out.interchip_msgs += s.interchip_msgs;
@@ -399,7 +492,7 @@ pub fn emulate(
                 for (sum, &e) in out.energy_pj.iter_mut().zip(&s.energy_pj) {
                     *sum += e;
                 }
-                for (sum, &m) in out.link_msgs.iter_mut().zip(scratch.link_msgs()) {
+                for (sum, &m) in out.link_msgs.iter_mut().zip(model.link_msgs(&scratch)) {
                     *sum += m;
                 }
             }
@@ -409,13 +502,13 @@ pub fn emulate(
             out
         })
         .collect();
-    let analytic = model.expected_step(&mut model.scratch());
-    Ok(summarise(&model, opts, chunks, analytic, in_loop))
+    let analytic = model.step(&mut |f| f.mean(), &mut model.scratch());
+    summarise(model, opts, chunks, analytic, in_loop)
 }
 
 /// Reduces the chunks, in step order, into the report.
-fn summarise(
-    model: &Model,
+fn summarise<M: StepModel>(
+    model: &M,
     opts: &EmuOptions,
     chunks: Vec<Chunk>,
     analytic: StepOut,
@@ -456,6 +549,10 @@ fn summarise(
                 PaceOf::Core(chip, core) => {
                     (PaceKind::Core, format!("chip {} core {}", chip.0, core.0))
                 }
+                PaceOf::CoreTerm(chip, core, term) => (
+                    PaceKind::Core,
+                    format!("chip {} core {} ({term})", chip.0, core.0),
+                ),
                 PaceOf::Link(a, b) => (PaceKind::Link, format!("chip {} -> chip {}", a.0, b.0)),
                 PaceOf::Host => (PaceKind::Host, "host".to_string()),
                 PaceOf::Barrier => (PaceKind::Barrier, "barrier".to_string()),
@@ -513,8 +610,8 @@ fn summarise(
         pace_phase: PHASES[pace_phase],
         host: HostIo {
             in_loop,
-            round_trip: model.round_trip(),
-            probed_values: model.probed_values(),
+            round_trip: model.host().round_trip,
+            probed_values: model.host().probed_values,
         },
         energy_per_step_uj: EnergyStats {
             mean: energy_mean,
@@ -525,6 +622,7 @@ fn summarise(
             mesh: e[4],
             interchip: e[5],
             host: e[6],
+            constants: model.energy_constants(),
         },
         per_inference: opts.steps_per_inference.map(|k| PerInference {
             steps: k,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rand::Rng;
 use rand_distr::{Binomial, Distribution};
-use snn_graph::{BlockId, Network};
+use snn_graph::{BlockId, Edge, Network};
 use snn_hardware::{ChipId, CoreId, CostModel, Link, Topology, TrafficModel};
 use snn_placement::{Nets, Placement, Slot};
 
@@ -30,10 +30,10 @@ pub(crate) enum Fire {
 }
 
 /// Binomial tables by (compartments, rate bits), so blocks of one layer share one.
-type Tables = BTreeMap<(u64, u64), Option<Arc<BinomialTable>>>;
+pub(crate) type Tables = BTreeMap<(u64, u64), Option<Arc<BinomialTable>>>;
 
 impl Fire {
-    fn new(compartments: u64, rate: f64, tables: &mut Tables) -> Fire {
+    pub(crate) fn new(compartments: u64, rate: f64, tables: &mut Tables) -> Fire {
         let mean = compartments as f64 * rate;
         if rate > 0.0 && rate < 1.0 {
             let table = tables
@@ -133,6 +133,8 @@ pub(crate) struct Scratch {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum PaceOf {
     Core(ChipId, CoreId),
+    /// A core, and which of its terms set the pace (the Loihi 2 model).
+    CoreTerm(ChipId, CoreId, &'static str),
     Link(ChipId, ChipId),
     Host,
     Barrier,
@@ -154,20 +156,10 @@ pub(crate) struct Model {
     links: Vec<(ChipId, ChipId)>,
     spike_fire_ns: f64,
     link_message_ns: f64,
-    host_message_ns: f64,
     /// The longest inter-chip route's hops x `link_hop_ns` (0 without inter-chip traffic).
     link_latency_ns: f64,
-    /// The host phase's fixed part: `host_latency_ns`, `host_round_trip_ns` when a round trip is needed,
-    /// and the probed values x `probe_value_ns`; 0 when the host exchanges nothing per step.
-    host_fixed_ns: f64,
-    /// Whether the host exchanges anything with the chips every step (so it has a phase, and is a
-    /// candidate for the pace).
-    has_host: bool,
-    /// Whether every step needs a host round trip: the host is in the loop or inputs are not
-    /// precomputed.
-    round_trip: bool,
-    /// Compartments the host reads every step (see [`crate::host::probed_blocks`]).
-    probed_values: u64,
+    /// The host's phase of every step.
+    host: HostPhase,
     spike_fire_pj: f64,
     /// Every on-chip compartment's access and update energy, per step.
     neuron_pj: f64,
@@ -187,26 +179,8 @@ impl Model {
         in_loop: bool,
     ) -> Model {
         let cost = &topo.cost;
-        let probed_values: u64 = crate::host::probed_blocks(net)
-            .iter()
-            .map(|&b| net.block(b).compartments)
-            .sum();
-        let inputs = net
-            .edges()
-            .iter()
-            .any(|e| net.block(e.src).host && !net.block(e.dst).host);
-        let round_trip = in_loop || (inputs && !precompute);
-        let has_host = round_trip || probed_values > 0;
         let slots = p.slots();
-        let mut cores: Vec<(ChipId, CoreId)> = slots
-            .iter()
-            .filter_map(|s| match *s {
-                Slot::Core { chip, core } => Some((chip, core)),
-                Slot::Host => None,
-            })
-            .collect();
-        cores.sort_unstable();
-        cores.dedup();
+        let cores = used_cores(slots);
         let core_idx = |s: Slot| match s {
             Slot::Core { chip, core } => cores
                 .binary_search(&(chip, core))
@@ -214,23 +188,7 @@ impl Model {
             Slot::Host => NO_CORE,
         };
 
-        // The links any inter-chip edge with traffic crosses, numbered densely in slot order.
-        let mut link_idx = vec![u32::MAX; topo.n_link_slots()];
-        for e in net.edges().iter().filter(|e| e.spikes > 0.0) {
-            if let (Some(a), Some(b)) = (slots[e.src.idx()].chip(), slots[e.dst.idx()].chip()) {
-                for l in topo.route(a, b) {
-                    link_idx[l.slot()] = 0;
-                }
-            }
-        }
-        let mut links = Vec::new();
-        for (slot, idx) in link_idx.iter_mut().enumerate() {
-            if *idx == 0 {
-                *idx = links.len() as u32;
-                let l = Link::from_slot(slot);
-                links.push((l.from, topo.link_target(l)));
-            }
-        }
+        let (link_idx, links) = used_links(net, topo, slots);
 
         let mut out_edges: Vec<Vec<usize>> = vec![Vec::new(); net.n_blocks()];
         for (i, e) in net.edges().iter().enumerate() {
@@ -257,8 +215,7 @@ impl Model {
             if core != NO_CORE {
                 neuron_base[core as usize] += block.compartments as f64
                     * (cost.compartment_access_ns + cost.compartment_update_ns);
-                neuron_pj += block.compartments as f64
-                    * (cost.compartment_access_pj + cost.compartment_update_pj);
+                neuron_pj += neuron_pj_of(cost, block.compartments);
             }
             let fire = if block.host {
                 Fire::Fixed(0.0)
@@ -276,23 +233,15 @@ impl Model {
                 let crosses =
                     matches!((src_slot.chip(), dst_slot.chip()), (Some(a), Some(c)) if a != c);
                 // Multicast sends one message per other chip: counted below, per chip.
-                if core != NO_CORE && !(crosses && traffic == TrafficModel::Multicast) {
+                let sends = core != NO_CORE && !(crosses && traffic == TrafficModel::Multicast);
+                if sends {
                     send_ns += e.spikes * cost.message_send_ns;
-                    energy[0] += e.spikes * cost.message_send_pj;
                 }
+                edge_energy_pj(topo, e, (src_slot, dst_slot), sends, &mut energy);
                 let dst_core = core_idx(dst_slot);
                 if dst_core != NO_CORE {
                     let coef = e.spikes * cost.message_receive_ns + e.synops() * cost.synop_ns;
                     run.push((dst_core, coef));
-                    energy[0] += e.spikes * cost.message_receive_pj;
-                    energy[1] += e.synops() * cost.synop_pj;
-                }
-                if let (Slot::Core { core: ca, .. }, Slot::Core { core: cb, .. }) =
-                    (src_slot, dst_slot)
-                {
-                    // Tile hops from the source's tile to the destination's (on another chip: between
-                    // the same tile positions, an approximation of the routes to and from the chip's edge).
-                    energy[2] += e.spikes * tile_route_pj(topo, cost, ca, cb);
                 }
                 match (src_slot, dst_slot) {
                     (Slot::Core { chip: a, core: ca }, Slot::Core { chip: b, core: cb }) => {
@@ -322,24 +271,14 @@ impl Model {
                     interchip_msgs += spikes;
                     if traffic == TrafficModel::Multicast {
                         send_ns += spikes * cost.message_send_ns;
-                        energy[0] += spikes * cost.message_send_pj;
                     }
-                    energy[3] += spikes * topo.chip_hops(a, b) as f64 * cost.link_message_pj;
+                    remote_energy_pj(topo, traffic, (a, b), spikes, &mut energy);
                     if spikes > 0.0 {
                         max_hops = max_hops.max(topo.chip_hops(a, b));
                         for l in topo.route(a, b) {
                             run.push((n_cores + link_idx[l.slot()], spikes));
                         }
                     }
-                }
-            }
-            // A stable sort keeps edge order within a target, so the merged sums are the same every run.
-            run.sort_by_key(|t| t.0);
-            let start = targets.len() as u32;
-            for group in run.chunk_by(|x, y| x.0 == y.0) {
-                let coef: f64 = group.iter().map(|t| t.1).sum();
-                if coef != 0.0 {
-                    targets.push((group[0].0, coef));
                 }
             }
             energy[4] = host_msgs * cost.host_message_pj;
@@ -350,7 +289,7 @@ impl Model {
                 host_msgs,
                 interchip_msgs,
                 energy_pj: energy,
-                targets: (start, targets.len() as u32),
+                targets: merge_run(&mut run, &mut targets),
             });
         }
         Model {
@@ -362,22 +301,8 @@ impl Model {
             links,
             spike_fire_ns: cost.spike_fire_ns,
             link_message_ns: cost.link_message_ns,
-            host_message_ns: cost.host_message_ns,
             link_latency_ns: max_hops as f64 * cost.link_hop_ns,
-            host_fixed_ns: if has_host {
-                cost.host_latency_ns
-                    + if round_trip {
-                        cost.host_round_trip_ns
-                    } else {
-                        0.0
-                    }
-                    + probed_values as f64 * cost.probe_value_ns
-            } else {
-                0.0
-            },
-            has_host,
-            round_trip,
-            probed_values,
+            host: HostPhase::new(net, cost, precompute, in_loop),
             spike_fire_pj: cost.spike_fire_pj,
             neuron_pj,
             noc_ns,
@@ -403,33 +328,12 @@ impl Model {
         self.barrier_ns
     }
 
-    pub(crate) fn round_trip(&self) -> bool {
-        self.round_trip
-    }
-
-    pub(crate) fn probed_values(&self) -> u64 {
-        self.probed_values
+    pub(crate) fn host(&self) -> &HostPhase {
+        &self.host
     }
 
     pub(crate) fn pace_of(&self, id: PaceId) -> PaceOf {
-        let (n_cores, n_links) = (self.cores.len(), self.links.len());
-        let i = id as usize;
-        if i < n_cores {
-            let (chip, core) = self.cores[i];
-            PaceOf::Core(chip, core)
-        } else if i < n_cores + n_links {
-            let (a, b) = self.links[i - n_cores];
-            PaceOf::Link(a, b)
-        } else if i == n_cores + n_links {
-            PaceOf::Host
-        } else {
-            PaceOf::Barrier
-        }
-    }
-
-    /// The expected firing counts' step: every draw replaced by its mean.
-    pub(crate) fn expected_step(&self, s: &mut Scratch) -> StepOut {
-        self.step(|f| f.mean(), s)
+        pace_of(&self.cores, &self.links, id)
     }
 
     /// One step with the firing counts `fire` gives, asked of each block in block order. Afterwards
@@ -447,66 +351,36 @@ impl Model {
             let scale = if mean > 0.0 { f / mean } else { 1.0 };
             if src.core != NO_CORE {
                 s.neuron[src.core as usize] += f * self.spike_fire_ns + scale * src.send_ns;
-                energy[1] += f * self.spike_fire_pj;
             }
+            add_energy(
+                &mut energy,
+                (src.core != NO_CORE).then_some(f * self.spike_fire_pj),
+                scale,
+                &src.energy_pj,
+            );
             if scale == 0.0 {
                 continue;
             }
             interchip += scale * src.interchip_msgs;
             host += scale * src.host_msgs;
-            for (sum, &e) in energy[2..].iter_mut().zip(&src.energy_pj) {
-                *sum += scale * e;
-            }
             for &(t, coef) in &self.targets[src.targets.0 as usize..src.targets.1 as usize] {
                 s.acc[t as usize] += scale * coef;
             }
         }
 
-        // The slowest core, then the busiest link; ties go to the lowest index.
-        let mut best: Option<(f64, PaceId)> = None;
-        let mut consider = |t: f64, id: usize| {
-            if best.is_none_or(|(b, _)| t > b) {
-                best = Some((t, id as PaceId));
-            }
-        };
-        let mut slowest_core = 0.0f64;
-        for (i, (&n, &m)) in s.neuron.iter().zip(&s.acc[..n_cores]).enumerate() {
-            slowest_core = slowest_core.max(n.max(m));
-            consider(n.max(m), i);
-        }
-        let mut link_ns = 0.0;
-        let mut busiest: Option<(f64, usize)> = None;
-        for (i, &m) in s.acc[n_cores..].iter().enumerate() {
-            if busiest.is_none_or(|(b, _)| m > b) {
-                busiest = Some((m, i));
-            }
-        }
-        if let Some((m, i)) = busiest {
-            link_ns = m * self.link_message_ns + self.link_latency_ns;
-            consider(link_ns, n_cores + i);
-        }
-        let host_id = n_cores + self.links.len();
-        // The host's management phase follows the chips' (NxSDK's time probe reports it apart): its fixed
-        // part plus every message through the host channel, either way.
-        let host_ns = if self.has_host {
-            self.host_fixed_ns + host * self.host_message_ns
-        } else {
-            0.0
-        };
-        if self.has_host {
-            consider(host_ns, host_id);
-        }
-        let pace = match best {
-            Some((t, id)) if t >= self.barrier_ns => id,
-            _ => host_id as PaceId + 1,
-        };
-        // The links overlap the cores' work: only the time they add beyond the slowest core is theirs.
-        let phases_ns = [
-            slowest_core + self.noc_ns,
-            (link_ns - slowest_core).max(0.0),
+        let cores = s
+            .neuron
+            .iter()
+            .zip(&s.acc[..n_cores])
+            .map(|(&n, &m)| n.max(m));
+        let (phases_ns, pace) = phases(
+            cores,
+            &s.acc[n_cores..],
+            (self.link_message_ns, self.link_latency_ns),
+            self.host.time_ns(host),
+            self.noc_ns,
             self.barrier_ns,
-            host_ns,
-        ];
+        );
         StepOut {
             time_ns: phases_ns.iter().sum(),
             pace,
@@ -522,6 +396,256 @@ impl Scratch {
     /// The last step's messages per link, in [`Model::links`] order.
     pub(crate) fn link_msgs(&self) -> &[f64] {
         &self.acc[self.neuron.len()..]
+    }
+}
+
+/// The host's phase of every step, the same whichever model prices the chips' part (see the crate docs):
+/// NxSDK's host/management phase, after the chips' part of the step.
+#[derive(Clone, Debug)]
+pub(crate) struct HostPhase {
+    /// The fixed part: `host_latency_ns`, `host_round_trip_ns` when a round trip is needed, and the probed
+    /// values x `probe_value_ns`; 0 when the host exchanges nothing per step.
+    fixed_ns: f64,
+    message_ns: f64,
+    /// Whether the host exchanges anything with the chips every step (so it has a phase, and is a
+    /// candidate for the pace).
+    active: bool,
+    /// Whether every step needs a host round trip: the host is in the loop or inputs are not
+    /// precomputed.
+    pub round_trip: bool,
+    /// Compartments the host reads every step (see [`crate::host::probed_blocks`]).
+    pub probed_values: u64,
+}
+
+impl HostPhase {
+    pub(crate) fn new(
+        net: &Network,
+        cost: &CostModel,
+        precompute: bool,
+        in_loop: bool,
+    ) -> HostPhase {
+        let probed_values: u64 = crate::host::probed_blocks(net)
+            .iter()
+            .map(|&b| net.block(b).compartments)
+            .sum();
+        let inputs = net
+            .edges()
+            .iter()
+            .any(|e| net.block(e.src).host && !net.block(e.dst).host);
+        let round_trip = in_loop || (inputs && !precompute);
+        let active = round_trip || probed_values > 0;
+        let fixed_ns = if active {
+            cost.host_latency_ns
+                + if round_trip {
+                    cost.host_round_trip_ns
+                } else {
+                    0.0
+                }
+                + probed_values as f64 * cost.probe_value_ns
+        } else {
+            0.0
+        };
+        HostPhase {
+            fixed_ns,
+            message_ns: cost.host_message_ns,
+            active,
+            round_trip,
+            probed_values,
+        }
+    }
+
+    /// The phase's time with `msgs` messages through the host channel (either way), or `None` when the
+    /// host exchanges nothing per step.
+    pub(crate) fn time_ns(&self, msgs: f64) -> Option<f64> {
+        self.active
+            .then_some(self.fixed_ns + msgs * self.message_ns)
+    }
+}
+
+/// The cores holding at least one block, sorted: the dense core indices of a model.
+pub(crate) fn used_cores(slots: &[Slot]) -> Vec<(ChipId, CoreId)> {
+    let mut cores: Vec<(ChipId, CoreId)> = slots
+        .iter()
+        .filter_map(|s| match *s {
+            Slot::Core { chip, core } => Some((chip, core)),
+            Slot::Host => None,
+        })
+        .collect();
+    cores.sort_unstable();
+    cores.dedup();
+    cores
+}
+
+/// The links any inter-chip edge with traffic crosses (multicast routes cross the same ones): per link
+/// slot its dense index (`u32::MAX` when unused), and the links as (from, to) in slot order.
+pub(crate) fn used_links(
+    net: &Network,
+    topo: &Topology,
+    slots: &[Slot],
+) -> (Vec<u32>, Vec<(ChipId, ChipId)>) {
+    let mut link_idx = vec![u32::MAX; topo.n_link_slots()];
+    for e in net.edges().iter().filter(|e| e.spikes > 0.0) {
+        if let (Some(a), Some(b)) = (slots[e.src.idx()].chip(), slots[e.dst.idx()].chip()) {
+            for l in topo.route(a, b) {
+                link_idx[l.slot()] = 0;
+            }
+        }
+    }
+    let mut links = Vec::new();
+    for (slot, idx) in link_idx.iter_mut().enumerate() {
+        if *idx == 0 {
+            *idx = links.len() as u32;
+            let l = Link::from_slot(slot);
+            links.push((l.from, topo.link_target(l)));
+        }
+    }
+    (link_idx, links)
+}
+
+/// Appends one source's (target, coefficient) run to `targets`, merged by target (zero sums dropped),
+/// and returns its range there. A stable sort keeps edge order within a target, so the merged sums are
+/// the same every run.
+pub(crate) fn merge_run(run: &mut [(u32, f64)], targets: &mut Vec<(u32, f64)>) -> (u32, u32) {
+    run.sort_by_key(|t| t.0);
+    let start = targets.len() as u32;
+    for group in run.chunk_by(|x, y| x.0 == y.0) {
+        let coef: f64 = group.iter().map(|t| t.1).sum();
+        if coef != 0.0 {
+            targets.push((group[0].0, coef));
+        }
+    }
+    (start, targets.len() as u32)
+}
+
+/// What pace id `id` names: cores first, then links, then the host, then the barrier.
+pub(crate) fn pace_of(
+    cores: &[(ChipId, CoreId)],
+    links: &[(ChipId, ChipId)],
+    id: PaceId,
+) -> PaceOf {
+    let (n_cores, n_links) = (cores.len(), links.len());
+    let i = id as usize;
+    if i < n_cores {
+        let (chip, core) = cores[i];
+        PaceOf::Core(chip, core)
+    } else if i < n_cores + n_links {
+        let (a, b) = links[i - n_cores];
+        PaceOf::Link(a, b)
+    } else if i == n_cores + n_links {
+        PaceOf::Host
+    } else {
+        PaceOf::Barrier
+    }
+}
+
+/// A step's phases ([`PHASES`]) and what set its pace. The candidates are the cores' times (one or more
+/// ids per core, in order), the busiest link (its messages x `link.0` + the latency `link.1`) and the host
+/// phase when the host exchanges anything; ties go to the lowest pace id, and the barrier sets the pace
+/// when it exceeds all of them. The phases: spiking (the slowest core + `noc_ns`), inter-chip (what the
+/// links add beyond the slowest core: they overlap the cores' work), the barrier and the host, which
+/// follows the chips' part (NxSDK's time probe reports it apart).
+pub(crate) fn phases(
+    cores: impl Iterator<Item = f64>,
+    link_msgs: &[f64],
+    link: (f64, f64),
+    host: Option<f64>,
+    noc_ns: f64,
+    barrier_ns: f64,
+) -> ([f64; 4], PaceId) {
+    let mut best: Option<(f64, PaceId)> = None;
+    let mut consider = |t: f64, id: usize| {
+        if best.is_none_or(|(b, _)| t > b) {
+            best = Some((t, id as PaceId));
+        }
+    };
+    let (mut n_cores, mut slowest_core) = (0, 0.0f64);
+    for (i, t) in cores.enumerate() {
+        consider(t, i);
+        slowest_core = slowest_core.max(t);
+        n_cores = i + 1;
+    }
+    let mut busiest: Option<(f64, usize)> = None;
+    for (i, &m) in link_msgs.iter().enumerate() {
+        if busiest.is_none_or(|(b, _)| m > b) {
+            busiest = Some((m, i));
+        }
+    }
+    let mut link_ns = 0.0;
+    if let Some((m, i)) = busiest {
+        link_ns = m * link.0 + link.1;
+        consider(link_ns, n_cores + i);
+    }
+    let host_id = n_cores + link_msgs.len();
+    if let Some(t) = host {
+        consider(t, host_id);
+    }
+    let pace = match best {
+        Some((t, id)) if t >= barrier_ns => id,
+        _ => host_id as PaceId + 1,
+    };
+    let phases_ns = [
+        slowest_core + noc_ns,
+        (link_ns - slowest_core).max(0.0),
+        barrier_ns,
+        host.unwrap_or(0.0),
+    ];
+    (phases_ns, pace)
+}
+
+/// Every on-chip compartment's access and update energy per step, for a block of `compartments`.
+pub(crate) fn neuron_pj_of(cost: &CostModel, compartments: u64) -> f64 {
+    compartments as f64 * (cost.compartment_access_pj + cost.compartment_update_pj)
+}
+
+/// Adds the per-spike energy of edge `e` between the `slots` (source, destination) to a source's energy
+/// per unit of scale (messages, synops, mesh, inter-chip, host, as `Source::energy_pj`): the message sent
+/// when `sends`, its reception and synaptic events on an on-chip destination, and its tile hops between
+/// two cores (on another chip: between the same tile positions, an approximation of the routes to and
+/// from the chip's edge). Chip-to-chip crossings are [`remote_energy_pj`]'s.
+pub(crate) fn edge_energy_pj(
+    topo: &Topology,
+    e: &Edge,
+    slots: (Slot, Slot),
+    sends: bool,
+    energy: &mut [f64; 5],
+) {
+    let cost = &topo.cost;
+    if sends {
+        energy[0] += e.spikes * cost.message_send_pj;
+    }
+    if let Slot::Core { .. } = slots.1 {
+        energy[0] += e.spikes * cost.message_receive_pj;
+        energy[1] += e.synops() * cost.synop_pj;
+    }
+    if let (Slot::Core { core: ca, .. }, Slot::Core { core: cb, .. }) = slots {
+        energy[2] += e.spikes * tile_route_pj(topo, cost, ca, cb);
+    }
+}
+
+/// Adds the energy of `spikes` messages from chip `chips.0` to chip `chips.1`: their chip-to-chip link
+/// crossings, and under multicast the message sent once per destination chip.
+pub(crate) fn remote_energy_pj(
+    topo: &Topology,
+    traffic: TrafficModel,
+    chips: (ChipId, ChipId),
+    spikes: f64,
+    energy: &mut [f64; 5],
+) {
+    let cost = &topo.cost;
+    if traffic == TrafficModel::Multicast {
+        energy[0] += spikes * cost.message_send_pj;
+    }
+    energy[3] += spikes * topo.chip_hops(chips.0, chips.1) as f64 * cost.link_message_pj;
+}
+
+/// Adds one source's step to a step's energy ([`ENERGY_PARTS`]): `fired` (its spikes' energy, when on
+/// chip) and its per-message energies x `scale`.
+pub(crate) fn add_energy(energy: &mut [f64; 7], fired: Option<f64>, scale: f64, per: &[f64; 5]) {
+    if let Some(pj) = fired {
+        energy[1] += pj;
+    }
+    for (sum, &e) in energy[2..].iter_mut().zip(per) {
+        *sum += scale * e;
     }
 }
 
@@ -555,7 +679,7 @@ fn one_chip_barrier_ns(cost: &CostModel, tiles: usize) -> f64 {
 /// The end-of-step barrier: on one chip by its tiles in use; across chips `barrier_chips_ns +
 /// barrier_chip_hop_ns x` the used chips' mesh diameter, never below the one-chip barrier of the chip with
 /// the most tiles in use. No chip in use, no barrier.
-fn barrier_ns(topo: &Topology, cores: &[(ChipId, CoreId)]) -> f64 {
+pub(crate) fn barrier_ns(topo: &Topology, cores: &[(ChipId, CoreId)]) -> f64 {
     let cost = &topo.cost;
     // Tiles in use per chip: `cores` is sorted by chip, then core, so tiles come in order within a chip.
     let (mut chips, mut most_tiles) = (Vec::new(), 0usize);

@@ -5,6 +5,9 @@
 //!   the spike traffic between them;
 //! - [`import_keras`]: a Keras 3 `model.to_json()` file ([`keras_to_layers`] gives the layers, each
 //!   Keras layer's shape and the approximations made) through the same splitter;
+//! - [`import_nir`]: a NIR file (the Neuromorphic Intermediate Representation, HDF5) whose neuron
+//!   nodes become populations and whose weights, counted as they are, give the blocks' synapses and axons
+//!   ([`NirOptions`], [`NirImport`]);
 //! - [`generate`]: seeded generators for tests and benchmarks ([`GenOptions`], [`GenKind`]).
 //!
 //! Errors are [`FrontendError`] (layer specs and Keras files) and [`GenError`] (generators); each names
@@ -19,6 +22,7 @@ mod gen;
 mod json;
 mod keras;
 mod layers;
+mod nir;
 mod split;
 
 pub use gen::{generate, GenError, GenKind, GenOptions, MAX_GEN_BLOCKS, MIN_GEN_BLOCKS};
@@ -28,6 +32,7 @@ pub use layers::{
     infer_shapes, parse_layers, Activation, Layer, LayerKind, LayerSpec, Padding, Shape,
     DEFAULT_RATE, LAYERS_FORMAT, MAX_AXIS, MAX_LAYER_NEURONS, MAX_NETWORK_NEURONS,
 };
+pub use nir::{import_nir, NirImport, NirOptions, NirPopulation, MAX_NIR_SYNAPSES, MAX_NIR_VALUES};
 pub use split::{build, Limits, BITS_PER_SYNAPSE, MAX_BUILD_BLOCKS};
 
 use snn_graph::GraphError;
@@ -92,6 +97,12 @@ pub enum FrontendError {
     TooManyNeurons { layer: String, total: u64, max: u64 },
     #[error("the network would have {blocks} blocks; at most {max} are supported")]
     TooManyBlocks { blocks: usize, max: usize },
+    /// A NIR file that cannot be read as HDF5 or is not a NIR graph.
+    #[error("{0}")]
+    NirFile(String),
+    /// A NIR node that is unsupported, malformed, or does not fit its neighbours.
+    #[error("NIR node {node:?}: {problem}")]
+    NirNode { node: String, problem: String },
     /// The splitter built a network the graph crate rejects (e.g. two layers whose block names clash).
     #[error("the built network is invalid: {0}")]
     Invalid(#[source] GraphError),

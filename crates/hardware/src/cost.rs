@@ -149,6 +149,28 @@ cost_model! {
     /// Energy of one spike message through the host channel, either way. Assumption: `host_message_ns`
     /// (100 ns) on an embedded x86 core drawing about 50 mW.
     host_message_pj: 5_000.0,
+    /// Loihi 2 runtime model (Timcheck, Pierro and Shrestha, arXiv 2601.10035): the time per dendrite
+    /// operation (one neuron's update) on a core. The paper's measured constants could not be read here,
+    /// so the Loihi 2 constants are Intel's published peak rates for Hala Point (April 2024: 240 trillion
+    /// neuron operations, 380 trillion 8-bit synaptic operations per second, 16 PB/s of memory, 3.5 PB/s
+    /// between cores and 5 TB/s between chips, over 1,152 chips and 140,544 cores), divided per core:
+    /// peak rates, so lower bounds, as the model is. Here 140,544 / 240e12 s = 0.586 ns.
+    dendop_ns: 0.586,
+    /// Loihi 2 runtime model: the time per synaptic operation on a core: 140,544 / 380e12 s = 0.370 ns
+    /// (Hala Point's peak rate, as above; Loihi 1's model uses `synop_ns`).
+    loihi2_synop_ns: 0.370,
+    /// Loihi 2 runtime model: the time per synaptic-memory read (one per spike message received, for the
+    /// axon's synapse list, plus one per `SYNAPSES_PER_READ` synapses), taken as a 64-bit word from a
+    /// core's share of Hala Point's 16 PB/s: 8 B x 140,544 / 16e15 B/s = 0.0703 ns (the word size is an
+    /// assumption).
+    synmem_read_ns: 0.0703,
+    /// Loihi 2 runtime model: the time per spike-message bit through a core's network-on-chip port: a
+    /// core's share of Hala Point's 3.5 PB/s between cores, 140,544 / (3.5e15 x 8) s = 0.00502 ns.
+    noc_bit_ns: 0.00502,
+    /// Loihi 2 runtime model: the time per spike-message bit on one chip-to-chip link: Hala Point's 5 TB/s
+    /// between chips over the 4,472 directed links of snn-place's 32x36 mesh (the mesh is an assumption),
+    /// 1.12 GB/s a link: 0.112 ns.
+    chip_link_bit_ns: 0.112,
 }
 /// The largest cost constant: one second (or a millijoule for an energy). No operation the model counts
 /// takes that long, and the cap keeps every time the emulator sums finite (a figure of 1e300 ns would

@@ -6,7 +6,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::{CoreLimits, CostModel, Grid, Topology, TopologyError, COST_KEYS, PRESETS};
+use crate::{
+    CoreLimits, CostModel, Grid, RuntimeModel, Topology, TopologyError, TrafficModel, COST_KEYS,
+    PRESETS,
+};
 
 /// The format tag of a topology file.
 pub const TOPOLOGY_FORMAT: &str = "snn-topology/1";
@@ -21,6 +24,10 @@ struct RawTopology {
     core: RawCore,
     #[serde(default, deserialize_with = "unique_keys")]
     cost: BTreeMap<String, f64>,
+    /// Optional (default `unicast`): the board's default traffic model.
+    traffic: Option<String>,
+    /// Optional (default `loihi`): the emulator's time model, `loihi` or `loihi2`.
+    runtime: Option<String>,
 }
 
 /// The `cost` object: a key given twice is an error naming it (serde_json would keep the last silently).
@@ -140,14 +147,29 @@ pub fn read_topology(reader: impl Read) -> Result<Topology, TopologyError> {
                 .unwrap_or(CoreLimits::LOIHI.max_blocks as u64),
         )?,
     };
-    Topology::new(
+    let bad = |field: &str, problem: String| TopologyError::BadField {
+        field: field.into(),
+        problem,
+    };
+    let traffic = match raw.traffic.as_deref() {
+        Some(t) => TrafficModel::from_name(t).map_err(|e| bad("traffic", e))?,
+        None => TrafficModel::Unicast,
+    };
+    let runtime = match raw.runtime.as_deref() {
+        Some(r) => RuntimeModel::from_name(r).map_err(|e| bad("runtime", e))?,
+        None => RuntimeModel::Loihi,
+    };
+    let mut topo = Topology::new(
         raw.name.unwrap_or_else(|| "custom".into()),
         grid("chips", &raw.chips)?,
         grid("tiles", &raw.tiles)?,
         small("cores_per_tile", raw.cores_per_tile)?,
         core,
         cost,
-    )
+    )?;
+    topo.traffic = traffic;
+    topo.runtime = runtime;
+    Ok(topo)
 }
 
 /// The topology as `snn-topology/1` JSON (every cost constant written out), for `snn-place topologies`.
@@ -168,6 +190,8 @@ pub fn topology_json(t: &Topology) -> serde_json::Value {
             "synapse_bits": c.synapse_bits, "max_blocks": c.max_blocks,
         },
         "cost": cost,
+        "traffic": t.traffic.name(),
+        "runtime": t.runtime.name(),
     })
 }
 
@@ -232,7 +256,8 @@ mod tests {
              link_message_ns, link_hop_ns, host_message_ns, host_latency_ns, host_round_trip_ns, \
              probe_value_ns, compartment_access_pj, compartment_update_pj, spike_fire_pj, \
              message_send_pj, message_receive_pj, synop_pj, tile_hop_ew_pj, tile_hop_ns_pj, \
-             link_message_pj, host_message_pj)",
+             link_message_pj, host_message_pj, dendop_ns, loihi2_synop_ns, synmem_read_ns, noc_bit_ns, \
+             chip_link_bit_ns)",
         );
         check(
             &TINY.replace(r#""synop_ns": 4.5"#, r#""synop_ns": 4.5, "synop_ns": 5"#),
@@ -270,7 +295,25 @@ mod tests {
         assert_eq!(
             load_topology("no-such-board").unwrap_err().to_string(),
             "unknown topology \"no-such-board\": not a preset (loihi, kapoho-bay, nahuku8, nahuku32, \
-             pohoiki-beach, pohoiki-springs) and no such file"
+             pohoiki-beach, pohoiki-springs, loihi2, kapoho-point, hala-point) and no such file"
+        );
+    }
+
+    #[test]
+    fn traffic_and_runtime_round_trip() {
+        let t = Topology::preset("kapoho-point").unwrap();
+        let text = topology_json(&t).to_string();
+        assert_eq!(read_topology(text.as_bytes()).unwrap(), t);
+        let bad = TINY.replace("\"cost\"", "\"runtime\": \"loihi3\", \"cost\"");
+        check(
+            &bad,
+            "field \"runtime\" unknown runtime model \"loihi3\"; known: loihi, loihi2",
+        );
+        let multicast = TINY.replace("\"cost\"", "\"traffic\": \"multicast\", \"cost\"");
+        let t = read_topology(multicast.as_bytes()).unwrap();
+        assert_eq!(
+            (t.traffic, t.runtime),
+            (TrafficModel::Multicast, RuntimeModel::Loihi)
         );
     }
 }

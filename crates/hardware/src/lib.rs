@@ -9,6 +9,7 @@
 
 mod cost;
 mod io;
+mod loihi2;
 mod presets;
 
 use std::fmt;
@@ -49,6 +50,44 @@ impl TrafficModel {
             _ => Err(format!(
                 "unknown traffic model {name:?}; known: {}",
                 TRAFFIC_MODELS.join(", ")
+            )),
+        }
+    }
+}
+
+/// Which time model the emulator uses for a board.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuntimeModel {
+    /// Loihi 1's per-operation model (SANA-FE's constants, Davies et al. 2018): per core the slower of
+    /// the neuron chain and the message chain, the busiest link, plus the on-chip network delay, the
+    /// barrier and the host phase.
+    #[default]
+    Loihi,
+    /// Loihi 2's max-affine model (Timcheck, Pierro and Shrestha, arXiv 2601.10035): the largest of the
+    /// per-core dendrite operations, synaptic operations, synaptic-memory reads and NoC bits, each times
+    /// its constant, plus the barrier and the host phase.
+    Loihi2,
+}
+
+/// The names of the runtime models, in [`RuntimeModel`] order.
+pub const RUNTIME_MODELS: &[&str] = &["loihi", "loihi2"];
+
+impl RuntimeModel {
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeModel::Loihi => "loihi",
+            RuntimeModel::Loihi2 => "loihi2",
+        }
+    }
+
+    /// The model called `name`, or an error naming the known ones.
+    pub fn from_name(name: &str) -> Result<RuntimeModel, String> {
+        match name {
+            "loihi" => Ok(RuntimeModel::Loihi),
+            "loihi2" => Ok(RuntimeModel::Loihi2),
+            _ => Err(format!(
+                "unknown runtime model {name:?}; known: {}",
+                RUNTIME_MODELS.join(", ")
             )),
         }
     }
@@ -178,6 +217,10 @@ pub struct Topology {
     /// Invariant: every limit >= 1.
     core: CoreLimits,
     pub cost: CostModel,
+    /// How spikes reach other chips on this board: the default of `--traffic` (a flag overrides it).
+    pub traffic: TrafficModel,
+    /// The emulator's time model for this board.
+    pub runtime: RuntimeModel,
 }
 
 /// What is wrong with a topology. Each variant names the offending field.
@@ -261,6 +304,8 @@ impl Topology {
             cores_per_tile,
             core,
             cost,
+            traffic: TrafficModel::Unicast,
+            runtime: RuntimeModel::Loihi,
         })
     }
 

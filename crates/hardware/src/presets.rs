@@ -26,6 +26,22 @@ pub const PRESETS: &[(&str, (u32, u32), &str)] = &[
         (12, 64),
         "Pohoiki Springs, 768 chips as 12x64: 24 Nahuku32 boards (Frady et al. 2020)",
     ),
+    // Loihi 2 (crates/hardware/src/loihi2.rs has the sources and builds them).
+    (
+        "loihi2",
+        (1, 1),
+        "one Loihi 2 chip (Intel Loihi 2 brief, 2021)",
+    ),
+    (
+        "kapoho-point",
+        (2, 4),
+        "Kapoho Point, 8 Loihi 2 chips (Intel; the 2x4 grid is an assumption)",
+    ),
+    (
+        "hala-point",
+        (32, 36),
+        "Hala Point, 1,152 Loihi 2 chips (Intel 2024; the 32x36 grid is an assumption)",
+    ),
 ];
 
 /// The default topology.
@@ -33,6 +49,9 @@ pub const DEFAULT_PRESET: &str = "nahuku32";
 
 pub(crate) fn build(name: &str) -> Option<Topology> {
     let &(name, (x, y), _) = PRESETS.iter().find(|p| p.0 == name)?;
+    if crate::loihi2::NAMES.contains(&name) {
+        return Some(crate::loihi2::board(name, Grid { x, y }));
+    }
     // Every preset is a Loihi board: 128 cores per chip on an 8x4 tile mesh (Davies et al. 2018; the tile
     // mesh as SANA-FE's arch/loihi.yaml models it).
     let topo = Topology::new(
@@ -68,9 +87,16 @@ mod tests {
                 ("nahuku32", 32, 4096),
                 ("pohoiki-beach", 64, 8192),
                 ("pohoiki-springs", 768, 98_304),
+                ("loihi2", 1, 128),
+                ("kapoho-point", 8, 1024),
+                ("hala-point", 1152, 147_456),
             ]
         );
         assert!(build(DEFAULT_PRESET).is_some());
-        assert!(build("hala-point").is_none());
+        assert!(build("hala-point-2").is_none());
+        // Every Loihi 2 board is listed.
+        for name in crate::loihi2::NAMES {
+            assert!(PRESETS.iter().any(|p| p.0 == *name), "{name}");
+        }
     }
 }
