@@ -980,7 +980,7 @@ mod tests {
             r#"{"format": "snn-layers/1", "layers": [{"name": "in", "type": "input", "shape": [4], "stride": 2}]}"#,
             "layers[0].stride: unknown field `stride`, expected one of `name`, `type`, `inputs`, `shape`, `filters`, `units`, \
              `depth_multiplier`, `kernel`, `strides`, `padding`, `pad`, `activation`, `max_value`, `rate`, \
-             `on_chip` at line 1 column 92",
+             `on_chip`, `block_shape` at line 1 column 92",
         );
         check(
             r#"{"format": "snn-layers/1", "layers": [{"name": "in", "type": "input", "shape": [4]},

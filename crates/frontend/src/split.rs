@@ -949,15 +949,15 @@ mod tests {
         .unwrap()
     }
 
-    /// Builds `layers` and compares every block as (name, compartments, in_axons, out_axons,
-    /// synapse_bits) and every edge as (src, dst, spikes, synops).
+    /// Builds `layers` under the discrete model and compares every block as (name, compartments,
+    /// in_axons, out_axons, synapse_bits) and every edge as (src, dst, spikes, synops).
     fn check(
         layers: &str,
         compartments: u64,
         blocks: &[(&str, u64, u64, u64, u64)],
         edges: &[(&str, &str, f64, f64)],
     ) {
-        let net = build(&spec(layers), &limits(compartments)).unwrap();
+        let net = build_with(&spec(layers), &limits(compartments), AxonModel::Discrete).unwrap();
         let got: Vec<_> = net
             .blocks()
             .iter()
@@ -1060,13 +1060,14 @@ mod tests {
         // right (Keras). With 4 neurons per core, 1x4 strips (at most 3 x 8 = 24 input axons) beat 2x2
         // tiles (5 x 5 = 25). Output row 0 reads input rows 0..3 (no padding on top), row 1 rows 2..5,
         // row 2 rows 4..7, and row 3 rows 6..9, of which 6..8 exist: 2 x 8 = 16.
-        let net = build(
+        let net = build_with(
             &spec(
                 r#"{"name": "in", "type": "input", "shape": [8, 8, 1]},
                    {"name": "c", "type": "conv2d", "filters": 1, "kernel": [3, 3], "strides": [2, 2],
                     "padding": "same"}"#,
             ),
             &limits(4),
+            AxonModel::Discrete,
         )
         .unwrap();
         let ins: Vec<_> = net.blocks()[1..5].iter().map(|b| b.in_axons).collect();
@@ -1076,7 +1077,7 @@ mod tests {
     #[test]
     fn residual_add_joins_both_inputs() {
         // relu(conv(x) + x): the add's neurons read the conv's 3x3 field and x's own neuron.
-        let net = build(
+        let net = build_with(
             &spec(
                 r#"{"name": "in", "type": "input", "shape": [4, 4, 2]},
                    {"name": "x", "type": "relu"},
@@ -1085,6 +1086,7 @@ mod tests {
                    {"name": "a", "type": "add", "inputs": ["c", "x"]}"#,
             ),
             &Limits::LOIHI,
+            AxonModel::Discrete,
         )
         .unwrap();
         let a = net.find("a.0").unwrap();
@@ -1139,8 +1141,175 @@ mod tests {
         assert_eq!(
             err(r#"{"name": "in", "type": "input", "shape": [4097]},
                    {"name": "d", "type": "dense", "units": 2}"#),
+            "layer \"d\" cannot be split to fit one core: each of its neurons reads 4097 source neurons \
+             through a dense connection, one discrete input axon each, more than the core limit 4096 \
+             (nengo-loihi fails here too; snn-place does not split the fan-in through relay blocks because \
+             relay neurons would rectify negative partial sums and add a timestep of delay, changing what \
+             the network computes: reduce the fan-in, e.g. with pooling before the dense layer)"
+        );
+        // The discrete model names the figure alone.
+        assert_eq!(
+            build_with(
+                &spec(
+                    r#"{"name": "in", "type": "input", "shape": [4097]},
+                       {"name": "d", "type": "dense", "units": 2}"#
+                ),
+                &Limits::LOIHI,
+                AxonModel::Discrete
+            )
+            .unwrap_err()
+            .to_string(),
             "layer \"d\" cannot be split to fit one core: a block of one neuron needs 4097 in_axons, \
              the core limit is 4096"
+        );
+    }
+
+    /// Builds `layers` under nengo-loihi's model and compares the on-chip blocks as (name,
+    /// compartments, in_axons, out_axons, synapse_bits).
+    fn check_pop(layers: &str, blocks: &[(&str, u64, u64, u64, u64)]) {
+        let net = build(&spec(layers), &Limits::LOIHI).unwrap();
+        let got: Vec<_> = net
+            .blocks()
+            .iter()
+            .filter(|b| !b.host)
+            .map(|b| {
+                (
+                    b.name.as_str(),
+                    b.compartments,
+                    b.in_axons,
+                    b.out_axons,
+                    b.synapse_bits,
+                )
+            })
+            .collect();
+        assert_eq!(got, blocks);
+    }
+
+    #[test]
+    fn population_axons_at_same_borders() {
+        // 8x8x1 -> 'same' 3x3 conv, 4 filters, in 4x4x4 blocks. Output rows 0..4 read input rows 0..5:
+        // 5 x 5 = 25 population axons (positions), not 6 x 6. Per axis the positions meet 4 weight
+        // patterns: row 0 reaches outputs 0, 1 (taps 1, 0), rows 1 and 2 three outputs (taps 2, 1, 0),
+        // row 3 two (taps 2, 1), row 4 one (tap 2): 4 x 4 = 16 tables, all with compartment bases
+        // below 256. The largest index is 43 (an axon reaching rows and cols 0..2 of the 4x4x4 block:
+        // (2 * 4 + 2) * 4 + 3), so 6 index bits, 14 bits per weight; the table of n x m positions holds
+        // n * m * 4 weights, one run each: sum over n, m in [2, 3, 2, 1] of ceil((16 n m * 14 / 16 + 10)
+        // / 64) words = 4,160 bits. The probe is on the host: no output axons.
+        let b = |n| (n, 64, 25, 0, 4160);
+        check_pop(
+            r#"{"name": "in", "type": "input", "shape": [8, 8, 1]},
+               {"name": "c", "type": "conv2d", "filters": 4, "kernel": [3, 3], "padding": "same",
+                "block_shape": [4, 4, 4]}"#,
+            &[b("c.0"), b("c.1"), b("c.2"), b("c.3")],
+        );
+    }
+
+    #[test]
+    fn population_axons_with_stride_2() {
+        // 8x8 -> 'same' 3x3 stride 2: 4x4 outputs, the one padding row at the bottom. Outputs 0..2 read
+        // input rows 0..5 (5), outputs 2..4 rows 4..8 (4): 2x2 blocks read 25, 20, 20 and 16 positions.
+        let net = build(
+            &spec(
+                r#"{"name": "in", "type": "input", "shape": [8, 8, 1]},
+                   {"name": "c", "type": "conv2d", "filters": 1, "kernel": [3, 3], "strides": [2, 2],
+                    "padding": "same", "block_shape": [2, 2, 1]}"#,
+            ),
+            &Limits::LOIHI,
+        )
+        .unwrap();
+        let ins: Vec<_> = net.blocks()[1..5].iter().map(|b| b.in_axons).collect();
+        assert_eq!(ins, [25, 20, 20, 16]);
+    }
+
+    #[test]
+    fn population_axons_of_a_1x1_shortcut_and_a_whole_layer() {
+        // x: 4x4x2 neurons in one block; a 1x1 stride-2 conv into 2x2x2 neurons in 1x1x2 blocks: each
+        // block reads one position (its two channels are atoms), and x spends 2 slots (pop32) per block:
+        // 8. Each block's one table: 1 position x 2 filters x 2 channels = 4 weights, index 1 -> 6 bits,
+        // 4 * 14 + 10 = 66 bits, two words: 128.
+        check_pop(
+            r#"{"name": "in", "type": "input", "shape": [4, 4, 2]},
+               {"name": "x", "type": "relu"},
+               {"name": "s", "type": "conv2d", "filters": 2, "kernel": [1, 1], "strides": [2, 2],
+                "padding": "same", "block_shape": [1, 1, 2]}"#,
+            &[
+                // x reads the input through an identity map (a 1x1 convolution): all 16 positions use
+                // one table (2 channels x 2 atoms, indices 0..1, bases below 256): 128 bits.
+                ("x.0", 32, 16, 8, 128),
+                ("s.0", 2, 1, 0, 128),
+                ("s.1", 2, 1, 0, 128),
+                ("s.2", 2, 1, 0, 128),
+                ("s.3", 2, 1, 0, 128),
+            ],
+        );
+        // A 'valid' 3x3 stride-2 conv of 8x8 gives 3x3 outputs and never reads row or column 7; in one
+        // block nengo-loihi still keeps an axon for every position: 64 in, and x spends 2 x 64 slots.
+        let net = build(
+            &spec(
+                r#"{"name": "in", "type": "input", "shape": [8, 8, 1]},
+                   {"name": "x", "type": "relu"},
+                   {"name": "c", "type": "conv2d", "filters": 1, "kernel": [3, 3], "strides": [2, 2]}"#,
+            ),
+            &Limits::LOIHI,
+        )
+        .unwrap();
+        let x = net.block(net.find("x.0").unwrap());
+        let c = net.block(net.find("c.0").unwrap());
+        assert_eq!((x.out_axons, c.in_axons), (128, 64));
+    }
+
+    #[test]
+    fn bad_block_shapes_are_errors() {
+        let err = |layer: &str| {
+            build(
+                &spec(&format!(
+                    r#"{{"name": "in", "type": "input", "shape": [16, 16, 64]}}, {layer}"#
+                )),
+                &Limits::LOIHI,
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let conv = |shape: &str| {
+            err(&format!(
+                r#"{{"name": "c", "type": "conv2d", "filters": 64, "kernel": [3, 3], "padding": "same",
+                     "block_shape": {shape}}}"#
+            ))
+        };
+        assert_eq!(
+            conv("[8, 8]"),
+            "layer \"c\": field \"block_shape\" must have 3 numbers ([rows, cols, channels]) for the \
+             layer's output shape [16, 16, 64], got 2"
+        );
+        assert_eq!(
+            conv("[8, 0, 8]"),
+            "layer \"c\": field \"block_shape\" must be at least 1 along every axis, got [8, 0, 8]"
+        );
+        assert_eq!(
+            conv("[32, 32, 64]"),
+            "layer \"c\": field \"block_shape\" [32, 32, 64] (65536 neurons) is larger than the layer's \
+             output shape [16, 16, 64] (16384 neurons)"
+        );
+        assert_eq!(
+            conv("[8, 8, 32]"),
+            "layer \"c\": block_shape [8, 8, 32] does not fit one core: block \"c.0\" needs 2048 \
+             compartments, the core limit is 1024"
+        );
+        assert_eq!(
+            conv("[4, 4, 64]"),
+            "layer \"c\": block_shape [4, 4, 64] does not fit one core: block \"c.0\" needs 6848512 \
+             synapse_bits, the core limit is 1048576"
+        );
+        assert_eq!(
+            err(r#"{"name": "f", "type": "flatten"}, {"name": "d", "type": "dense", "units": 10,
+                    "block_shape": [4, 4]}"#),
+            "layer \"d\": field \"block_shape\" must have 1 number ([n]) for the layer's output shape \
+             [10], got 2"
+        );
+        assert_eq!(
+            err(r#"{"name": "p", "type": "avg_pool", "kernel": [2, 2], "block_shape": [4, 4, 4]}"#),
+            "layer \"p\": field \"block_shape\" applies only to an on-chip layer with neurons; \"p\" has \
+             none (a linear layer folds into the next connection)"
         );
     }
 
@@ -1168,7 +1337,7 @@ mod tests {
                      "strides": [{s}, {s}], "padding": "{pad}"}}"#
             ));
             let lowered = lower(&spec).unwrap();
-            let (net, tilings) = split(&lowered, &limits(cap)).unwrap();
+            let (net, tilings) = split(&lowered, &limits(cap), AxonModel::Discrete).unwrap();
             let (ta, tb) = (tilings[1], tilings[2]);
             let (oh, ow) = (tb.len[0], tb.len[1]);
             let pt = if same { ((oh - 1) * s + k).saturating_sub(h) / 2 } else { 0 };
