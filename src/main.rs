@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use snn_place::alloc::ilp::{Backend, Objective, DEFAULT_TIME_LIMIT_S, DEFAULT_WINDOW};
 use snn_place::emu::{EmuOptions, Emulation};
 use snn_place::frontend::{
-    build, generate, keras_to_layers, parse_layers, GenKind, GenOptions, KerasOptions, Limits,
+    build_with, generate, keras_to_layers, parse_layers, AxonModel, GenKind, GenOptions,
+    KerasOptions, Limits,
 };
 use snn_place::graph::{read_net_file, write_net, write_net_gz, Network};
 use snn_place::hardware::{
@@ -267,6 +268,10 @@ struct FrontendOut {
     /// Take the per-core limits from this preset or snn-topology/1 file, e.g. --topology loihi.
     #[arg(short, long, value_name = "PRESET|FILE", default_value = DEFAULT_PRESET)]
     topology: String,
+    /// How blocks' axons and synapse memory are counted: population (nengo-loihi 1.1's: pop32 axons
+    /// for convolutions) or discrete (one axon per source neuron, snn-place's earlier model).
+    #[arg(long, value_name = "MODEL", default_value = "population", value_parser = ["population", "discrete"])]
+    axons: String,
 }
 
 #[derive(Args)]
@@ -1057,6 +1062,11 @@ fn frontend_limits(spec: &str) -> Result<Limits, Failure> {
     })
 }
 
+/// `--axons`: clap has checked the name.
+fn axon_model(out: &FrontendOut) -> AxonModel {
+    AxonModel::from_name(&out.axons).unwrap_or_default()
+}
+
 fn write_network(net: &Network, out: &Option<PathBuf>) -> Result<(), Failure> {
     let out = out.clone().unwrap_or_else(|| PathBuf::from("-"));
     let gz = out.extension().is_some_and(|e| e == "gz");
@@ -1073,7 +1083,7 @@ fn run_build(args: &BuildArgs) -> Result<(), Failure> {
     let limits = frontend_limits(&args.out.topology)?;
     let text = read_text(&args.layers)?;
     let net = parse_layers(&text)
-        .and_then(|spec| build(&spec, &limits))
+        .and_then(|spec| build_with(&spec, &limits, axon_model(&args.out)))
         .map_err(|e| anyhow!(e).context(display(&args.layers)))
         .map_err(fail(exit::BAD_INPUT))?;
     write_network(&net, &args.out.out)
@@ -1087,7 +1097,10 @@ fn run_import(args: &ImportArgs) -> Result<(), Failure> {
         input_rate: args.input_rate,
     };
     let (net, notes) = keras_to_layers(&text, &opts)
-        .and_then(|import| Ok((build(&import.spec, &limits)?, import.notes)))
+        .and_then(|import| {
+            let net = build_with(&import.spec, &limits, axon_model(&args.out))?;
+            Ok((net, import.notes))
+        })
         .map_err(|e| anyhow!(e).context(display(&args.model)))
         .map_err(fail(exit::BAD_INPUT))?;
     // Approximations are worth a line only once they are in a network.

@@ -563,7 +563,9 @@ fn check_block_shape(
         )));
     }
     if dims.contains(&0) {
-        return Err(bad(format!("must be at least 1 along every axis, got {dims:?}")));
+        return Err(bad(format!(
+            "must be at least 1 along every axis, got {dims:?}"
+        )));
     }
     let full = shape.dims();
     let tile = dims.iter().fold(1u64, |acc, &d| acc.saturating_mul(d));

@@ -29,9 +29,7 @@ pub use layers::{
     infer_shapes, parse_layers, Activation, Layer, LayerKind, LayerSpec, Padding, Shape,
     DEFAULT_RATE, LAYERS_FORMAT, MAX_AXIS, MAX_LAYER_NEURONS, MAX_NETWORK_NEURONS,
 };
-pub use loihi::{
-    bits_per_axon, index_bits, AxonModel, INDEX_BITS_MAP, POP32_SLOTS, WEIGHT_BITS,
-};
+pub use loihi::{bits_per_axon, index_bits, AxonModel, INDEX_BITS_MAP, POP32_SLOTS, WEIGHT_BITS};
 pub use split::{build, build_with, Limits, BITS_PER_SYNAPSE, MAX_BUILD_BLOCKS};
 
 use snn_graph::GraphError;

@@ -206,7 +206,11 @@ fn rf_axons(map: &DimMap, a: usize, b: usize, src_len: usize) -> Vec<AxisAxon> {
         for &s in reader.reads(ops, d) {
             if s < src_len {
                 let tap = s as i128 + p_eff as i128 - d as i128 * s_eff as i128;
-                hits.push((s, (d - a) as u32, tap.clamp(i64::MIN as i128, i64::MAX as i128) as i64));
+                hits.push((
+                    s,
+                    (d - a) as u32,
+                    tap.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+                ));
             }
         }
     }
@@ -240,7 +244,10 @@ fn rf_chan_axons(map: ChanMap, a: usize, b: usize, src_len: usize) -> Vec<AxisAx
         ChanMap::Full => vec![axon((b - a) as u32); src_len],
         ChanMap::Div(m) => {
             // Destination channel d reads source channel d / m: runs of equal sources.
-            let sources: Vec<usize> = (a..b).map(|d| d / m.max(1)).filter(|&s| s < src_len).collect();
+            let sources: Vec<usize> = (a..b)
+                .map(|d| d / m.max(1))
+                .filter(|&s| s < src_len)
+                .collect();
             sources
                 .chunk_by(|x, y| x == y)
                 .map(|run| axon(run.len() as u32))
@@ -391,7 +398,14 @@ fn term_cost(
 ) -> Option<(u64, u64)> {
     if is_pop_term(term, src) {
         let (axons, bits) = pop_cost(&r.1, &c.1, c.0 as u64, ch.0 as u64, src.shape.c)?;
-        Some((if whole { src.shape.h * src.shape.w } else { axons }, bits))
+        Some((
+            if whole {
+                src.shape.h * src.shape.w
+            } else {
+                axons
+            },
+            bits,
+        ))
     } else {
         Some(discrete_cost([&r.1, &c.1, &ch.1]))
     }
@@ -463,10 +477,7 @@ fn choose_tiling(
                 }
                 let tiling = Tiling::new([th, tw, tc], len);
                 // A tiling with more blocks than the best cannot win: skip its cost.
-                if best
-                    .as_ref()
-                    .is_some_and(|(s, _)| tiling.n_blocks() > s.0)
-                {
+                if best.as_ref().is_some_and(|(s, _)| tiling.n_blocks() > s.0) {
                     continue;
                 }
                 let (in_axons, syn) = cost([ih, iw, ic]);
@@ -498,8 +509,8 @@ fn choose_tiling(
     } else {
         ("compartments", 1, cap.min(limits.compartments))
     };
-    let dense = model == AxonModel::Population
-        && pop.terms.iter().any(|t| !is_pop_term(t, &pops[t.src]));
+    let dense =
+        model == AxonModel::Population && pop.terms.iter().any(|t| !is_pop_term(t, &pops[t.src]));
     if field == "in_axons" && dense {
         return Err(FrontendError::DenseFanIn {
             layer: pop.layer.clone(),
@@ -672,29 +683,45 @@ fn connect_population(pops: &[Pop], tilings: &[Tiling], offsets: &[usize]) -> Wi
         let til = &tilings[p];
         let host = pop.kind == PopKind::Host;
         let whole = til.n_blocks() == 1;
+        // Blocks of one population that share their row and column tiles and channel count (a
+        // convolution's cost does not depend on which channels) cost the same: counted once.
+        let mut costs: BTreeMap<(usize, [usize; 3], usize), (u64, u64)> = BTreeMap::new();
         for b in 0..til.n_blocks() {
             let c = til.coords(b);
             let r = [0, 1, 2].map(|d| til.range(d, c[d]));
             let dst = offsets[p] + b;
-            for term in &pop.terms {
+            for (t, term) in pop.terms.iter().enumerate() {
                 let src = &pops[term.src];
                 let src_len = extents(src);
                 let conv = is_pop_term(term, src);
                 if !host {
-                    let axes = [
-                        (r[0].1 - r[0].0, rf_axons(&term.rows, r[0].0, r[0].1, src_len[0])),
-                        (r[1].1 - r[1].0, rf_axons(&term.cols, r[1].0, r[1].1, src_len[1])),
-                        (
-                            r[2].1 - r[2].0,
-                            if conv {
-                                Vec::new()
-                            } else {
-                                rf_chan_axons(term.chan, r[2].0, r[2].1, src_len[2])
-                            },
-                        ),
-                    ];
-                    let (axons, bits) = term_cost(term, src, &axes[0], &axes[1], &axes[2], whole)
-                        .unwrap_or((u64::MAX, u64::MAX));
+                    let key = (
+                        t,
+                        [c[0], c[1], if conv { 0 } else { c[2] }],
+                        r[2].1 - r[2].0,
+                    );
+                    let (axons, bits) = *costs.entry(key).or_insert_with(|| {
+                        let axes = [
+                            (
+                                r[0].1 - r[0].0,
+                                rf_axons(&term.rows, r[0].0, r[0].1, src_len[0]),
+                            ),
+                            (
+                                r[1].1 - r[1].0,
+                                rf_axons(&term.cols, r[1].0, r[1].1, src_len[1]),
+                            ),
+                            (
+                                r[2].1 - r[2].0,
+                                if conv {
+                                    Vec::new()
+                                } else {
+                                    rf_chan_axons(term.chan, r[2].0, r[2].1, src_len[2])
+                                },
+                            ),
+                        ];
+                        term_cost(term, src, &axes[0], &axes[1], &axes[2], whole)
+                            .unwrap_or((u64::MAX, u64::MAX))
+                    });
                     w.in_axons[dst] = w.in_axons[dst].saturating_add(axons);
                     w.synapse_bits[dst] = w.synapse_bits[dst].saturating_add(bits);
                 }
