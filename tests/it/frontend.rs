@@ -374,8 +374,12 @@ fn bad_input_is_exit_2() {
         "layer \"conv\": block_shape [4, 4, 64] does not fit one core: block \"conv.0\" needs 6848512 \
          synapse_bits, the core limit is 1048576",
     );
-    check_bad(
-        &["build", "fixtures/layers/residual.json", "--axons", "pop16"],
-        "invalid value 'pop16' for '--axons <MODEL>'",
-    );
+    snn_place()
+        .args(["build", "fixtures/layers/residual.json", "--axons", "pop16"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "invalid value 'pop16' for '--axons <MODEL>'",
+        ));
 }
