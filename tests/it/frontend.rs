@@ -11,7 +11,7 @@ use snn_place::frontend::{
     build, build_with, import_keras, keras_to_layers, parse_layers, AxonModel, KerasOptions, Limits,
 };
 use snn_place::graph::{read_net_file, Network};
-use snn_place::hardware::{CoreLimits, Grid, Topology};
+use snn_place::hardware::Topology;
 use snn_place::placement::check_blocks_fit;
 
 use crate::{fixture, report, snn_place};
