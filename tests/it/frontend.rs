@@ -374,6 +374,12 @@ fn bad_input_is_exit_2() {
         "layer \"conv\": block_shape [4, 4, 64] does not fit one core: block \"conv.0\" needs 6848512 \
          synapse_bits, the core limit is 1048576",
     );
+    // nengo-loihi's own block shapes do not fit under the discrete model: one axon per source neuron.
+    check_bad(
+        &["build", "fixtures/layers/nengo-tutorial.json", "--axons", "discrete"],
+        "layer \"conv1\": block_shape [8, 8, 16] does not fit one core: block \"conv1.0\" needs 5408 \
+         in_axons, the core limit is 4096",
+    );
     snn_place()
         .args(["build", "fixtures/layers/residual.json", "--axons", "pop16"])
         .assert()

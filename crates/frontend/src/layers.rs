@@ -288,7 +288,8 @@ pub(crate) struct Pop {
     pub rate: f64,
     pub kind: PopKind,
     pub terms: Vec<Term>,
-    /// The tile shape the layer asks for (`block_shape`), as rows, cols, channels (`[n]` is `[1, 1, n]`).
+    /// The tile shape the layer asks for (`block_shape`), as rows, cols, channels (`[n]` is `[1, 1, n]`),
+    /// as given: an entry larger than the layer's extent is clamped when the layer is split.
     pub block_shape: Option<[usize; 3]>,
 }
 
@@ -575,8 +576,9 @@ fn check_block_shape(
             shape.neurons()
         )));
     }
-    let clamped: Vec<u64> = dims.iter().zip(&full).map(|(&d, &f)| d.min(f)).collect();
-    Ok(Some(match clamped[..] {
+    // Each entry is at most the layer's neurons (checked above), so it fits a usize; the splitter
+    // clamps it to the layer's extent.
+    Ok(Some(match dims[..] {
         [n] => [1, 1, n as usize],
         [h, w, c] => [h as usize, w as usize, c as usize],
         _ => unreachable!("the rank was checked"),
