@@ -57,7 +57,11 @@ def conv(pre, pre_shape, filters, k, s, padding):
     return t, t.output_shape.shape
 
 
-def tutorial():
+TUTORIAL_SHAPES = {"conv0": (16, 16, 4), "conv1": (8, 8, 16), "dense0": (50,)}
+
+
+def tutorial(shapes=TUTORIAL_SHAPES):
+    """The Keras example's network; ``shapes``: block shape per on-chip layer."""
     rng = np.random.RandomState(0)
     with nengo.Network(seed=0) as net:
         nengo_loihi.add_params(net)
@@ -66,12 +70,12 @@ def tutorial():
         spikes = ens(net, int(np.prod(shape)), "to-spikes", on_chip=False)
         nengo.Connection(inp, spikes.neurons, transform=t)
         t0, s0 = conv(None, shape, 32, 3, 2, "valid")
-        conv0 = ens(net, int(np.prod(s0)), "conv0", (16, 16, 4), s0)
+        conv0 = ens(net, int(np.prod(s0)), "conv0", shapes["conv0"], s0)
         nengo.Connection(spikes.neurons, conv0.neurons, transform=t0)
         t1, s1 = conv(None, s0, 64, 3, 2, "valid")
-        conv1 = ens(net, int(np.prod(s1)), "conv1", (8, 8, 16), s1)
+        conv1 = ens(net, int(np.prod(s1)), "conv1", shapes["conv1"], s1)
         nengo.Connection(conv0.neurons, conv1.neurons, transform=t1)
-        dense0 = ens(net, 100, "dense0", (50,), (100,))
+        dense0 = ens(net, 100, "dense0", shapes["dense0"], (100,))
         nengo.Connection(
             conv1.neurons, dense0.neurons, transform=rng.uniform(-0.1, 0.1, (100, conv1.n_neurons))
         )
@@ -81,7 +85,17 @@ def tutorial():
     return net
 
 
-def resnet():
+RESNET_SHAPES = {
+    "stem": (7, 7, 8),
+    "res1a": (7, 7, 8),
+    "res1b": (7, 7, 8),
+    "res2a": (7, 7, 4),
+    "res2b": (7, 7, 4),
+}
+
+
+def resnet(shapes=RESNET_SHAPES):
+    """The 'same'-padded ResNet; ``shapes``: block shape per on-chip layer."""
     rng = np.random.RandomState(0)
     with nengo.Network(seed=0) as net:
         nengo_loihi.add_params(net)
@@ -89,24 +103,23 @@ def resnet():
         x = ens(net, 28 * 28 * 3, "input", on_chip=False)
         nengo.Connection(inp, x.neurons)
 
-        def layer(label, sources, filters, block):
+        def layer(label, sources, filters):
             """sources: (pre ensemble, pre shape, kernel, stride) per incoming connection."""
             shape = None
             ts = []
             for pre, pre_shape, k, s in sources:
                 t, shape = conv(None, pre_shape, filters, k, s, "same")
                 ts.append((pre, t))
-            e = ens(net, int(np.prod(shape)), label, block, shape)
+            e = ens(net, int(np.prod(shape)), label, shapes[label], shape)
             for pre, t in ts:
                 nengo.Connection(pre.neurons, e.neurons, transform=t)
             return e, shape
 
-        b32, b64 = (7, 7, 8), (7, 7, 4)
-        stem, s = layer("stem", [(x, (28, 28, 3), 3, 1)], 32, b32)
-        res1a, _ = layer("res1a", [(stem, s, 3, 1)], 32, b32)
-        res1b, _ = layer("res1b", [(res1a, s, 3, 1), (stem, s, 1, 1)], 32, b32)
-        res2a, s2 = layer("res2a", [(res1b, s, 3, 2)], 64, b64)
-        res2b, _ = layer("res2b", [(res2a, s2, 3, 1), (res1b, s, 1, 2)], 64, b64)
+        stem, s = layer("stem", [(x, (28, 28, 3), 3, 1)], 32)
+        res1a, _ = layer("res1a", [(stem, s, 3, 1)], 32)
+        res1b, _ = layer("res1b", [(res1a, s, 3, 1), (stem, s, 1, 1)], 32)
+        res2a, s2 = layer("res2a", [(res1b, s, 3, 2)], 64)
+        res2b, _ = layer("res2b", [(res2a, s2, 3, 1), (res1b, s, 1, 2)], 64)
         nengo.Probe(res2b.neurons)
     return net
 

@@ -37,15 +37,50 @@ def test_snn_place_build_counts_as_nengo_loihi(tmp_path, snn_place_binary):
              "-o", str(out)],
             check=True,
         )
-        got = {}
-        for b in json.loads(out.read_text())["blocks"]:
-            if b.get("host"):
-                continue
-            c = got.setdefault(
-                b["layer"],
-                {"blocks": 0, "compartments": 0, "in_axons": 0, "out_axons": 0, "synapse_bits": 0},
-            )
-            c["blocks"] += 1
-            for key in ("compartments", "in_axons", "out_axons", "synapse_bits"):
-                c[key] += b.get(key, 0)
-        assert got == fixture[net]
+        assert _layer_counts(out) == fixture[net]
+
+
+# The tiles `snn-place build` chooses for the two networks without their block shapes (the fewest blocks
+# whose worst tile fits a core; `crates/frontend/src/split.rs`).
+OWN_TILING = {
+    "tutorial": {"conv0": (13, 7, 11), "conv1": (6, 6, 22), "dense0": (50,)},
+    "resnet": {
+        "stem": (7, 4, 32),
+        "res1a": (28, 1, 32),
+        "res1b": (28, 1, 32),
+        "res2a": (7, 7, 16),
+        "res2b": (14, 14, 5),
+    },
+}
+
+
+def _layer_counts(path):
+    got = {}
+    for b in json.loads(path.read_text())["blocks"]:
+        if b.get("host"):
+            continue
+        c = got.setdefault(
+            b["layer"],
+            {"blocks": 0, "compartments": 0, "in_axons": 0, "out_axons": 0, "synapse_bits": 0},
+        )
+        c["blocks"] += 1
+        for key in ("compartments", "in_axons", "out_axons", "synapse_bits"):
+            c[key] += b.get(key, 0)
+    return got
+
+
+def test_snn_place_own_tiling_builds_in_nengo_loihi_with_the_same_counts(tmp_path, snn_place_binary):
+    """Without block shapes snn-place tiles the layers itself; nengo-loihi builds (and validates) those
+    tiles, and counts them as snn-place does."""
+    ref = _script()
+    for net, layers in [("tutorial", "nengo-tutorial"), ("resnet", "nengo-resnet")]:
+        with open(os.path.join(REPO, "fixtures", "layers", f"{layers}.json")) as f:
+            spec = json.load(f)
+        for layer in spec["layers"]:
+            layer.pop("block_shape", None)
+        spec_path = tmp_path / f"{net}-layers.json"
+        spec_path.write_text(json.dumps(spec))
+        out = tmp_path / f"{net}.json"
+        subprocess.run([snn_place_binary, "build", str(spec_path), "-o", str(out)], check=True)
+        build = getattr(ref, net)
+        assert _layer_counts(out) == ref.counts(build(OWN_TILING[net]))
