@@ -569,8 +569,9 @@ fn check_block_shape(
         )));
     }
     let full = shape.dims();
-    let tile = dims.iter().fold(1u64, |acc, &d| acc.saturating_mul(d));
-    if tile > shape.neurons() {
+    let tile = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
+    if tile.is_none_or(|t| t > shape.neurons()) {
+        let tile = tile.map_or_else(|| format!("more than {}", u64::MAX), |t| t.to_string());
         return Err(bad(format!(
             "{dims:?} ({tile} neurons) is larger than the layer's output shape {full:?} ({} neurons)",
             shape.neurons()

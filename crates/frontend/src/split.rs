@@ -1328,6 +1328,25 @@ mod tests {
              synapse_bits, the core limit is 1048576"
         );
         assert_eq!(
+            conv("[18446744073709551615, 18446744073709551615, 2]"),
+            "layer \"c\": field \"block_shape\" [18446744073709551615, 18446744073709551615, 2] (more than \
+             18446744073709551615 neurons) is larger than the layer's output shape [16, 16, 64] (16384 \
+             neurons)"
+        );
+        // One neuron per block of a 4096x4096x2 layer: counted against the cap before any block is made.
+        assert_eq!(
+            build(
+                &spec(
+                    r#"{"name": "in", "type": "input", "shape": [4096, 4096, 2]},
+                       {"name": "r", "type": "relu", "block_shape": [1, 1, 1]}"#
+                ),
+                &Limits::LOIHI
+            )
+            .unwrap_err()
+            .to_string(),
+            "the network would have 33554434 blocks; at most 16777216 are supported"
+        );
+        assert_eq!(
             err(r#"{"name": "f", "type": "flatten"}, {"name": "d", "type": "dense", "units": 10,
                     "block_shape": [4, 4]}"#),
             "layer \"d\": field \"block_shape\" must have 1 number ([n]) for the layer's output shape \
