@@ -84,3 +84,53 @@ def test_snn_place_own_tiling_builds_in_nengo_loihi_with_the_same_counts(tmp_pat
         subprocess.run([snn_place_binary, "build", str(spec_path), "-o", str(out)], check=True)
         build = getattr(ref, net)
         assert _layer_counts(out) == ref.counts(build(OWN_TILING[net]))
+
+
+def _random_conv_net(seed):
+    """A seeded chain of 1 to 3 convolutions (kernel 1, 2, 3 or 5, stride 1, 2 or 3, 'same' or 'valid',
+    random block shapes) from a host image: the nengo network and the same network as snn-layers/1."""
+    import random
+
+    import nengo
+    import nengo_loihi
+    import numpy as np
+
+    ref = _script()
+    rng = random.Random(seed)
+    h, w, c = rng.randint(4, 20), rng.randint(4, 20), rng.choice([1, 2, 3, 5, 8])
+    layers = [{"name": "input", "type": "input", "shape": [h, w, c]}]
+    with nengo.Network(seed=0) as net:
+        nengo_loihi.add_params(net)
+        inp = nengo.Node(np.random.RandomState(0).rand(h * w * c))
+        prev = ref.ens(net, h * w * c, "input", on_chip=False)
+        nengo.Connection(inp, prev.neurons)
+        shape = (h, w, c)
+        for i in range(rng.randint(1, 3)):
+            k, s = rng.choice([1, 2, 3, 5]), rng.choice([1, 1, 2, 3])
+            pad = rng.choice(["same", "valid"])
+            if pad == "valid" and (k > shape[0] or k > shape[1]):
+                pad = "same"
+            t, shape = ref.conv(None, shape, rng.choice([1, 3, 4, 8, 16]), k, s, pad)
+            block = tuple(rng.randint(1, d) for d in shape)
+            if np.prod(block) > 1024:
+                block = (block[0], block[1], max(1, 1024 // (block[0] * block[1])))
+            e = ref.ens(net, int(np.prod(shape)), f"c{i}", block, shape)
+            nengo.Connection(prev.neurons, e.neurons, transform=t)
+            layers.append(
+                {"name": f"c{i}", "type": "conv2d", "filters": t.n_filters, "kernel": [k, k],
+                 "strides": [s, s], "padding": pad, "block_shape": list(block)}
+            )
+            prev = e
+        nengo.Probe(prev.neurons)
+    return net, {"format": "snn-layers/1", "name": f"random-{seed}", "layers": layers}
+
+
+def test_random_conv_nets_count_as_nengo_loihi(tmp_path, snn_place_binary):
+    ref = _script()
+    for seed in range(12):
+        net, spec = _random_conv_net(seed)
+        spec_path = tmp_path / f"{seed}.json"
+        spec_path.write_text(json.dumps(spec))
+        out = tmp_path / f"{seed}.net.json"
+        subprocess.run([snn_place_binary, "build", str(spec_path), "-o", str(out)], check=True)
+        assert _layer_counts(out) == ref.counts(net), spec
