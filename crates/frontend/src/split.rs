@@ -1,20 +1,21 @@
 //! Splitting populations into blocks that fit one core, and the spike traffic between the blocks.
 //!
-//! Each block's input axons, output axons and synapse memory follow an [`AxonModel`]: by default
-//! nengo-loihi 1.1's (population axons for convolutions, discrete ones for dense connections; see
-//! [`crate::loihi`]), or `Discrete`, snn-place's earlier per-neuron model described next. A layer's
-//! `block_shape` fixes its tiles (checked against the core limits); without one the splitter chooses.
+//! Each on-chip population of shape height x width x channels is tiled into `th x tw x tc` tiles (the
+//! last tile along an axis may be smaller): the layer's `block_shape` if it gives one (every block is
+//! then checked against the core limits), else the splitter's choice. Tile sizes along an axis are the
+//! balanced ones, `ceil(len / n)` for `n = 1..len`; among the tilings whose worst tile fits the core
+//! limits (compartments, input axons and synapse memory, summed over the incoming connections), the
+//! splitter takes the one with the fewest blocks, then the fewest input axons, then the squarest tile
+//! (`|th - tw|`), then the most channels per tile. Output axons depend on the next populations'
+//! tilings, so they are checked afterwards: a population whose block needs too many has its
+//! compartment cap lowered in proportion and is tiled again, until every block fits.
 //!
-//! The rule (also in `docs/layers-format.md`): each on-chip population of shape height x width x
-//! channels is tiled into equal tiles of `th x tw x tc` (the last tile along an axis may be smaller).
-//! Tile sizes along an axis are the balanced ones, `ceil(len / n)` for `n = 1..len`. Among the tilings
-//! whose every tile fits the core limits (compartments `th * tw * tc`; input axons, the receptive
-//! field's source neurons with padding borders clipped; synapse memory, one copy per block of the kernel
-//! slice it uses at [`BITS_PER_SYNAPSE`] bits), the splitter takes the one with the fewest blocks, then
-//! the fewest input axons, then the squarest tile (`|th - tw|`), then the most channels per tile. Output
-//! axons (one per source neuron and destination block it reaches) depend on the next populations'
-//! tilings, so they are checked afterwards: a population whose block needs too many has its compartment
-//! cap lowered in proportion and is tiled again, until every block fits.
+//! The input axons, output axons and synapse memory follow an [`AxonModel`] (also in
+//! `docs/layers-format.md`): by default nengo-loihi 1.1's, every linear path a connection of its own,
+//! population axons for convolutions and discrete ones for dense connections, with nengo-loihi's weight
+//! tables ([`crate::loihi`]); or `Discrete`, snn-place's earlier model: one axon per source neuron in the
+//! receptive field (paths from one source merged), one shared copy per block of the kernel slice it uses
+//! at [`BITS_PER_SYNAPSE`] bits, one output axon per source neuron and destination block.
 
 use std::collections::BTreeMap;
 
@@ -24,8 +25,8 @@ use crate::layers::{lower, ChanMap, DimMap, LayerSpec, Lowered, Op1, Pop, PopKin
 use crate::loihi::{discrete_cost, pop_cost, AxisAxon, AxonModel, Interner, POP32_SLOTS};
 use crate::FrontendError;
 
-/// The synapse memory one synapse takes: an 8-bit weight (Loihi's largest weight precision). Shared
-/// convolution weights are stored once per core for the kernel slice the block uses.
+/// The discrete model's synapse memory per synapse: an 8-bit weight (Loihi's largest weight precision).
+/// Shared convolution weights are stored once per core for the kernel slice the block uses.
 pub const BITS_PER_SYNAPSE: u64 = 8;
 /// The most blocks a built network may have, so that a huge model fails with an error.
 pub const MAX_BUILD_BLOCKS: usize = 1 << 24;
