@@ -127,7 +127,9 @@ def _random_conv_net(seed):
 
 def test_random_conv_nets_count_as_nengo_loihi(tmp_path, snn_place_binary):
     ref = _script()
-    for seed in range(12):
+    # Seed 73: a one-block layer whose 'same' stride-3 field skips a whole row of source blocks, which
+    # still spend their axons (nengo-loihi splits no synapse for a one-block layer).
+    for seed in [*range(12), 73]:
         net, spec = _random_conv_net(seed)
         spec_path = tmp_path / f"{seed}.json"
         spec_path.write_text(json.dumps(spec))

@@ -539,10 +539,11 @@ pub(crate) struct Wire {
     pub axons: u64,
 }
 
-/// Per block (global index): input axons, synapse bits; and every wire.
+/// Per block (global index): input axons, synapse bits, output axons no wire carries; and every wire.
 pub(crate) struct Wiring {
     pub in_axons: Vec<u64>,
     pub synapse_bits: Vec<u64>,
+    pub out_axons: Vec<u64>,
     pub wires: Vec<Wire>,
 }
 
@@ -554,15 +555,13 @@ fn sat_product(xs: impl IntoIterator<Item = u64>) -> u64 {
 /// How a wire's output-axon slots follow from the source neurons in the field.
 #[derive(Copy, Clone)]
 enum OutAxons {
-    /// None: the destination is on the host (nengo-loihi reads it through a probe).
-    Host,
+    /// None on the wire: the destination is on the host (nengo-loihi reads it through a probe), or
+    /// the caller counts them.
+    None,
     /// One per source neuron in the field (discrete axons).
     Neurons,
     /// [`POP32_SLOTS`] per source position in the field (population axons).
     Positions,
-    /// [`POP32_SLOTS`] per position of the source block: a destination population in one block keeps
-    /// an axon for every source position, in its field or not (nengo-loihi splits no synapse then).
-    AllPositions,
 }
 
 /// Pushes the wires from the blocks of the source tiling `st` (blocks from `src_offset`) to block
@@ -596,16 +595,9 @@ fn push_wires(
             for &(i2, n2, s2) in &per_axis[2] {
                 let sb = (i0 * st.n[1] + i1) * st.n[2] + i2;
                 let axons = match out {
-                    OutAxons::Host => 0,
+                    OutAxons::None => 0,
                     OutAxons::Neurons => sat_product([n0, n1, n2]),
                     OutAxons::Positions => POP32_SLOTS * n0 * n1,
-                    OutAxons::AllPositions => {
-                        let len = |d: usize, i: usize| {
-                            let (a, b) = st.range(d, i);
-                            (b - a) as u64
-                        };
-                        POP32_SLOTS * len(0, i0) * len(1, i1)
-                    }
                 };
                 wires.push(Wire {
                     src: src_offset + sb,
@@ -626,6 +618,7 @@ fn connect_discrete(pops: &[Pop], tilings: &[Tiling], offsets: &[usize]) -> Wiri
     let mut w = Wiring {
         in_axons: vec![0; total],
         synapse_bits: vec![0; total],
+        out_axons: vec![0; total],
         wires: Vec::new(),
     };
     for (p, pop) in pops.iter().enumerate() {
@@ -678,6 +671,7 @@ fn connect_population(pops: &[Pop], tilings: &[Tiling], offsets: &[usize]) -> Wi
     let mut w = Wiring {
         in_axons: vec![0; total],
         synapse_bits: vec![0; total],
+        out_axons: vec![0; total],
         wires: Vec::new(),
     };
     for (p, pop) in pops.iter().enumerate() {
@@ -727,10 +721,26 @@ fn connect_population(pops: &[Pop], tilings: &[Tiling], offsets: &[usize]) -> Wi
                     w.synapse_bits[dst] = w.synapse_bits[dst].saturating_add(bits);
                 }
                 let out = match (host, conv, whole) {
-                    (true, _, _) => OutAxons::Host,
+                    (true, _, _) => OutAxons::None,
                     (false, false, _) => OutAxons::Neurons,
                     (false, true, false) => OutAxons::Positions,
-                    (false, true, true) => OutAxons::AllPositions,
+                    (false, true, true) => {
+                        // A destination population in one block keeps an axon for every source
+                        // position, in its field or not (nengo-loihi splits no synapse then): every
+                        // source block spends POP32_SLOTS per position, wire or no wire.
+                        let st = &tilings[term.src];
+                        for sb in 0..st.n_blocks() {
+                            let sc = st.coords(sb);
+                            let len = |d: usize| {
+                                let (a, z) = st.range(d, sc[d]);
+                                (z - a) as u64
+                            };
+                            let g = offsets[term.src] + sb;
+                            w.out_axons[g] =
+                                w.out_axons[g].saturating_add(POP32_SLOTS * len(0) * len(1));
+                        }
+                        OutAxons::None
+                    }
                 };
                 // A convolution's weight tables hold every source channel (its atoms), zeros included
                 // (a depthwise, pooling or identity map is a convolution whose kernel is zero off its
@@ -813,7 +823,7 @@ pub(crate) fn split(
             AxonModel::Discrete => connect_discrete(pops, &tilings, &offsets),
             AxonModel::Population => connect_population(pops, &tilings, &offsets),
         };
-        let mut out_axons = vec![0u64; offsets[pops.len()]];
+        let mut out_axons = wiring.out_axons.clone();
         for wire in &wiring.wires {
             out_axons[wire.src] = out_axons[wire.src].saturating_add(wire.axons);
         }
@@ -1284,6 +1294,27 @@ mod tests {
         let x = net.block(net.find("x.0").unwrap());
         let c = net.block(net.find("c.0").unwrap());
         assert_eq!((x.out_axons, c.in_axons), (128, 64));
+        // The same holds for a source block the one-block layer never reads: x's 4 rows in 4 blocks, a
+        // 'same' 2x1 stride-3 conv reads rows 0, 1 and 3 (2 outputs, the padding row at the bottom),
+        // yet x.2 spends its 2 slots too.
+        let net = build(
+            &spec(
+                r#"{"name": "in", "type": "input", "shape": [4, 1, 1]},
+                   {"name": "x", "type": "relu", "block_shape": [1, 1, 1]},
+                   {"name": "c", "type": "conv2d", "filters": 1, "kernel": [2, 1], "strides": [3, 1],
+                    "padding": "same"}"#,
+            ),
+            &Limits::LOIHI,
+        )
+        .unwrap();
+        let outs: Vec<u64> = (0..4)
+            .map(|i| net.block(net.find(&format!("x.{i}")).unwrap()).out_axons)
+            .collect();
+        assert_eq!(outs, [2, 2, 2, 2]);
+        assert!(!net
+            .edges()
+            .iter()
+            .any(|e| e.src == net.find("x.2").unwrap()));
     }
 
     #[test]
