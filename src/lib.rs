@@ -39,6 +39,10 @@
 
 use std::time::Instant;
 
+mod advise;
+
+pub use advise::{advise, moved_on_chip, Advice, AdviseOptions, Figures, Remedy};
+
 pub use snn_alloc as alloc;
 pub use snn_emu as emu;
 pub use snn_frontend as frontend;
@@ -96,7 +100,7 @@ impl Default for Options {
 }
 
 /// The allocator used when none is named.
-pub const DEFAULT_ALLOCATOR: &str = "metis";
+pub const DEFAULT_ALLOCATOR: &str = "portfolio";
 
 /// Why [`place`] returned no placement.
 #[derive(Debug, thiserror::Error)]
@@ -228,6 +232,7 @@ pub fn emulate(
 ) -> Result<emu::Emulation, emu::EmuError> {
     let em = emu::emulate(net, topo, placement, opts, progress)?;
     report.time_per_step_us = Some(em.time_per_step_us.mean);
+    report.energy_per_step_uj = Some(em.energy_per_step_uj.mean);
     report.emulation = Some(serde_json::to_value(&em).expect("an emulation serialises"));
     Ok(em)
 }
@@ -251,6 +256,7 @@ pub struct CompareOptions {
 /// The candidates `--allocator auto` tries, and `compare` without `--allocators`: every allocator but the
 /// ILP (slow by design), and METIS with FM refinement.
 pub const AUTO_CANDIDATES: &[&str] = &[
+    "portfolio",
     "greedy",
     "round-robin",
     "greedy-interchip",
@@ -308,6 +314,19 @@ fn check_compare(opts: &CompareOptions) -> Result<Vec<String>, Error> {
     Ok(names)
 }
 
+/// `precompute` with the host in the loop is an error before anything is placed (the emulator would
+/// refuse every candidate alike).
+pub fn check_precompute(net: &Network, emu: &emu::EmuOptions) -> Result<(), Error> {
+    if emu.precompute {
+        let in_loop = emu::host_loop(net);
+        if !in_loop.is_empty() {
+            let blocks = in_loop.iter().map(|&b| net.block(b).name.clone()).collect();
+            return Err(Error::Emu(emu::EmuError::HostLoop { blocks }));
+        }
+    }
+    Ok(())
+}
+
 /// Places, validates and emulates one candidate.
 fn run_candidate(
     net: &Network,
@@ -339,6 +358,7 @@ fn run_candidate(
         report: rep,
         time_mean_us: em.time_per_step_us.mean,
         time_p99_us: em.time_per_step_us.p99,
+        energy_uj: em.energy_per_step_uj.mean,
         pace,
         pace_share: share,
     })
@@ -370,6 +390,7 @@ fn compare_inner(
     use rayon::prelude::*;
     let names = check_compare(opts)?;
     rules(topo, &opts.place)?;
+    check_precompute(net, &opts.emu)?;
     // Results come back in candidate order whatever the scheduling; ranking then sorts stably.
     let results: Vec<Result<report::Placed, Error>> = names
         .par_iter()

@@ -7,10 +7,12 @@ from .allocator import (
     SnnPlaceError,
     find_binary,
 )
-from .export import block_ids, block_rates_from_ensemble_rates, export_model
+from .advise import advise
+from .export import block_ids, block_rates_from_ensemble_rates, export_model, host_loop_paths
 
 __all__ = [
     "BinaryNotFoundError",
+    "advise",
     "DoesNotFitError",
     "SnnPlace",
     "SnnPlaceError",
@@ -18,5 +20,6 @@ __all__ = [
     "block_rates_from_ensemble_rates",
     "export_model",
     "find_binary",
+    "host_loop_paths",
 ]
 __version__ = "0.1.0"

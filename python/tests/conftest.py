@@ -39,3 +39,10 @@ def conv_model():
     from nets import conv_net
 
     return _build(conv_net())
+
+
+@pytest.fixture(scope="session")
+def loop_model():
+    from nets import loop_net
+
+    return _build(loop_net())

@@ -32,3 +32,18 @@ def conv_net(size=32, filters=8, layers=3, block=(4, 4, 8)):
             prev, prev_shape = ens, conv.output_shape.shape
         nengo.Probe(prev.neurons)
     return net
+
+def loop_net():
+    """A host ensemble between two on-chip ensembles: the host is in the loop."""
+    with nengo.Network(seed=0) as net:
+        nengo_loihi.add_params(net)
+        stim = nengo.Node([0.5], label="stim")
+        a = nengo.Ensemble(50, 1, label="a")
+        h = nengo.Ensemble(40, 1, label="offchip")
+        b = nengo.Ensemble(50, 1, label="b")
+        nengo.Connection(stim, a)
+        nengo.Connection(a, h)
+        nengo.Connection(h, b)
+        nengo.Probe(b)
+        net.config[h].on_chip = False
+    return net

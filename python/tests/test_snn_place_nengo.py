@@ -152,3 +152,46 @@ def test_model_that_does_not_fit(conv_model):
         SnnPlace("metis")(conv_model, n_chips=1)
     assert "snn-place says: snn-place: error:" in str(info.value)
     assert "needs 2 chips" in str(info.value)
+
+
+def test_a_host_loop_is_exported_and_advise_names_it_first(loop_model):
+    from snn_place_nengo import advise, host_loop_paths
+
+    assert not loop_model.split.precomputable()
+    paths = host_loop_paths(loop_model)
+    assert [labels for _, _, labels in paths] == [["offchip"]]
+    adv = advise(loop_model, steps=50)
+    assert adv["format"] == "snn-advice/1"
+    assert adv["precompute"] is False  # nengo-loihi cannot precompute it either
+    assert len(adv["emulation"]["host"]["in_loop"]) == 2  # the probe and the input it feeds
+    first = adv["remedies"][0]
+    assert first["name"] == "host-loop"
+    assert "offchip" in first["action"]
+    assert first["after_us"] < adv["before"]["time_per_step_us"]
+
+
+def test_advise_on_a_precomputable_model(conv_model):
+    from snn_place_nengo import advise, host_loop_paths
+
+    assert conv_model.split.precomputable()
+    assert host_loop_paths(conv_model) == []
+    adv = advise(conv_model, steps=50)
+    assert adv["precompute"] is True  # as nengo-loihi runs it
+    names = [r["name"] for r in adv["remedies"]]
+    assert "host-loop" not in names and "precompute" not in names
+    assert adv["emulation"]["host"]["round_trip"] is False
+
+
+def test_the_keras_to_loihi_fixture_is_what_the_example_exports():
+    import importlib.util
+
+    from conftest import REPO
+
+    path = os.path.join(REPO, "python", "examples", "keras_to_loihi.py")
+    spec = importlib.util.spec_from_file_location("keras_to_loihi", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    data, sim = example.export()
+    assert len(sim.model.blocks) == 14  # the tutorial's 14 cores
+    with open(os.path.join(REPO, "fixtures", "nengo", "keras-to-loihi.net.json")) as f:
+        assert json.load(f) == json.loads(json.dumps(data))

@@ -180,3 +180,21 @@ fn every_allocator_refiner_emulator_and_compare_is_thread_count_independent() {
     assert!(one.as_array().is_some_and(|rows| rows.len() >= 5), "{one}");
     assert_eq!(one, out("2"));
 }
+
+#[test]
+fn advise_is_thread_count_independent() {
+    // advise runs compare's candidates in parallel and emulates every remedy.
+    let out = |threads| {
+        run(
+            &[
+                "advise",
+                "fixtures/resnet-offchip.net.json",
+                "--steps",
+                "30",
+                "--json",
+            ],
+            threads,
+        )
+    };
+    assert_eq!(out("1"), out("2"));
+}

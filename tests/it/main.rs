@@ -2,6 +2,8 @@
 
 /// The adversarial catalogue (docs/adversarial.md): hostile inputs, caps, atomic output, Ctrl-C.
 mod adversarial;
+/// The runtime model on the tutorial network and the off-chip-layer ResNet; `advise`.
+mod advise;
 /// Bad input of every kind: one clear line on stderr, the documented exit code, no output file.
 mod bad_input;
 /// `compare` and `--allocator auto`: tables, CSV, JSON, failures, the HTML report in Chromium.

@@ -13,6 +13,7 @@
 //! except through [`Ctx`]. Depends on graph, hardware and placement; never on the emulator.
 
 mod baseline;
+pub mod flow;
 pub mod fm;
 mod greedy_interchip;
 pub mod hyper;
@@ -22,6 +23,7 @@ mod metis;
 pub mod multilevel;
 pub mod pack;
 pub mod partition;
+mod portfolio;
 mod refine;
 
 use std::sync::Arc;
@@ -38,6 +40,7 @@ pub use greedy_interchip::GreedyInterchip;
 pub use ilp::{Ilp, IlpConfig, IlpRefine, IlpStats, IlpStatus, Objective};
 pub use metis::Metis;
 pub use pack::{pack, Packed, Packing};
+pub use portfolio::Portfolio;
 pub use refine::{Fm, Pipeline, RefineStats, Refiner};
 pub use snn_placement::Nets;
 
@@ -137,6 +140,11 @@ pub trait Allocator: Send + Sync {
 /// The registry: each allocator's name and its one-line trade-off, in the order `allocators` lists them.
 pub const ALLOCATORS: &[(&str, &str)] = &[
     (
+        "portfolio",
+        "the default: METIS + FM and GreedyInterchip's chips, each refined by FM, V-cycles and flows \
+         (min cuts between pairs of chips), least traffic kept; never worse than either",
+    ),
+    (
         "greedy",
         "nengo-loihi's Greedy: fills chips in file order; fast, ignores traffic",
     ),
@@ -192,6 +200,7 @@ pub fn by_name_with(name: &str, ilp: &IlpConfig) -> Result<Box<dyn Allocator>, A
         "round-robin" => Ok(Box::new(RoundRobin)),
         "greedy-interchip" => Ok(Box::new(GreedyInterchip)),
         "metis" => Ok(Box::new(Metis::default())),
+        "portfolio" => Ok(Box::new(Portfolio::default())),
         _ => Err(AllocError::Unknown {
             name: name.to_string(),
             known: names(ALLOCATORS),
@@ -295,7 +304,7 @@ mod tests {
         }
         assert_eq!(
             by_name("metis-ish").err().unwrap().to_string(),
-            "unknown allocator \"metis-ish\"; known: greedy, round-robin, greedy-interchip, metis, ilp"
+            "unknown allocator \"metis-ish\"; known: portfolio, greedy, round-robin, greedy-interchip, metis, ilp"
         );
     }
 }

@@ -192,6 +192,29 @@ impl Allocator for Metis {
         topo: &Topology,
         ctx: &mut Ctx,
     ) -> Result<Placement, AllocError> {
+        let (g, part, k) = self.parts(net, topo, ctx)?;
+        Ok(place_parts(
+            net,
+            topo,
+            &ctx.rules,
+            &g,
+            &part,
+            k,
+            self.name(),
+            ctx.seed,
+        ))
+    }
+}
+
+impl Metis {
+    /// The partition `allocate` maps onto the board: the graph of the on-chip blocks, the part of each
+    /// of its vertices, and the number of parts.
+    pub fn parts(
+        &self,
+        net: &Network,
+        topo: &Topology,
+        ctx: &mut Ctx,
+    ) -> Result<(BlockGraph, Vec<u32>, u32), AllocError> {
         let fewest = check_fits(net, topo, &ctx.rules)?;
         // `--chips N` is a ceiling, as nengo-loihi's `n_chips` and the other allocators treat it: the
         // fewest chips that hold the network keep the most traffic on chip; the mapping then uses only
@@ -211,16 +234,7 @@ impl Allocator for Metis {
         let mut graphs = vec![&g];
         graphs.extend(clique.as_ref());
         let part = self.partition(&graphs, k, topo.cores_per_chip(), h.as_ref(), ctx)?;
-        Ok(place_parts(
-            net,
-            topo,
-            &ctx.rules,
-            &g,
-            &part,
-            k,
-            self.name(),
-            ctx.seed,
-        ))
+        Ok((g, part, k))
     }
 }
 

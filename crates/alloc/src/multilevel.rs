@@ -10,6 +10,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::flow::{self, FlowConfig};
 use crate::fm::{self, FmConfig, FmStats};
 use crate::partition::BlockGraph;
 
@@ -73,7 +74,24 @@ pub fn vcycles(
     cycles: usize,
     seed: u64,
     cfg: &FmConfig,
-    expired: &dyn Fn() -> bool,
+    expired: &(dyn Fn() -> bool + Sync),
+) -> FmStats {
+    vcycles_with_flows(g, part, cap, cycles, seed, cfg, None, expired)
+}
+
+/// [`vcycles`] that also runs flow refinement ([`crate::flow`]) after FM at every level when `flows` is
+/// set, as KaHyPar-MF and Mt-KaHyPar do while uncoarsening: at a coarse level a minimum cut moves whole
+/// clusters between two chips.
+#[allow(clippy::too_many_arguments)]
+pub fn vcycles_with_flows(
+    g: &BlockGraph,
+    part: &mut [u32],
+    cap: &[u32],
+    cycles: usize,
+    seed: u64,
+    cfg: &FmConfig,
+    flows: Option<&FlowConfig>,
+    expired: &(dyn Fn() -> bool + Sync),
 ) -> FmStats {
     let k = cap.len();
     let before = g.cut(part);
@@ -118,6 +136,9 @@ pub fn vcycles(
             let graph = if level == 0 { g } else { &graphs[level - 1] };
             let mut p = std::mem::take(&mut parts[level]);
             let s = fm::refine(graph, &mut p, cap, cfg, expired);
+            if let Some(f) = flows {
+                flow::refine(graph, &mut p, cap, f, expired);
+            }
             stats.passes += s.passes;
             stats.moves_kept += s.moves_kept;
             if level == 0 {

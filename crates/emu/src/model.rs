@@ -82,9 +82,27 @@ struct Source {
     host_msgs: f64,
     /// Messages between different chips per unit of scale.
     interchip_msgs: f64,
+    /// Energy per unit of scale of the events its messages cause, in pJ, by [`Energy`] component
+    /// (messages, synops, mesh, inter-chip, host; neurons and spikes are counted apart).
+    energy_pj: [f64; 5],
     /// Its targets in [`Model::targets`].
     targets: (u32, u32),
 }
+
+/// The energy components of a step, in the order of [`StepOut::energy_pj`].
+pub(crate) const ENERGY_PARTS: [&str; 7] = [
+    "neurons",
+    "spikes",
+    "messages",
+    "synops",
+    "mesh",
+    "interchip",
+    "host",
+];
+
+/// The time phases of a step, in the order of [`StepOut::phases_ns`], named as NxSDK's time probe names
+/// them: spiking (the cores), inter-chip (links beyond the cores), barrier, host (management).
+pub(crate) const PHASES: [&str; 4] = ["spiking", "interchip", "barrier", "host"];
 
 const NO_CORE: u32 = u32::MAX;
 
@@ -98,6 +116,10 @@ pub(crate) struct StepOut {
     pub pace: PaceId,
     pub interchip_msgs: f64,
     pub host_msgs: f64,
+    /// The step's time by phase ([`PHASES`]); they sum to `time_ns`.
+    pub phases_ns: [f64; 4],
+    /// The step's energy by component ([`ENERGY_PARTS`]), in pJ.
+    pub energy_pj: [f64; 7],
 }
 
 /// A step's working memory, reused across steps.
@@ -135,10 +157,20 @@ pub(crate) struct Model {
     host_message_ns: f64,
     /// The longest inter-chip route's hops x `link_hop_ns` (0 without inter-chip traffic).
     link_latency_ns: f64,
-    /// `host_latency_ns` when any edge crosses the host link, else 0.
-    host_latency_ns: f64,
-    /// Whether any edge crosses the host link (so the host link is a candidate for the pace).
+    /// The host phase's fixed part: `host_latency_ns`, `host_round_trip_ns` when a round trip is needed,
+    /// and the probed values x `probe_value_ns`; 0 when the host exchanges nothing per step.
+    host_fixed_ns: f64,
+    /// Whether the host exchanges anything with the chips every step (so it has a phase, and is a
+    /// candidate for the pace).
     has_host: bool,
+    /// Whether every step needs a host round trip: the host is in the loop or inputs are not
+    /// precomputed.
+    round_trip: bool,
+    /// Compartments the host reads every step (see [`crate::host::probed_blocks`]).
+    probed_values: u64,
+    spike_fire_pj: f64,
+    /// Every on-chip compartment's access and update energy, per step.
+    neuron_pj: f64,
     /// The longest tile route of an on-chip edge with traffic.
     noc_ns: f64,
     barrier_ns: f64,
@@ -152,8 +184,19 @@ impl Model {
         p: &Placement,
         precompute: bool,
         traffic: TrafficModel,
+        in_loop: bool,
     ) -> Model {
         let cost = &topo.cost;
+        let probed_values: u64 = crate::host::probed_blocks(net)
+            .iter()
+            .map(|&b| net.block(b).compartments)
+            .sum();
+        let inputs = net
+            .edges()
+            .iter()
+            .any(|e| net.block(e.src).host && !net.block(e.dst).host);
+        let round_trip = in_loop || (inputs && !precompute);
+        let has_host = round_trip || probed_values > 0;
         let slots = p.slots();
         let mut cores: Vec<(ChipId, CoreId)> = slots
             .iter()
@@ -206,7 +249,7 @@ impl Model {
         let nets = (traffic == TrafficModel::Multicast).then(|| Nets::new(net));
         let mut next_net = 0;
         let chip_of = |x: BlockId| slots[x.idx()].chip();
-        let (mut max_hops, mut noc_ns, mut has_host) = (0u32, 0.0f64, false);
+        let (mut max_hops, mut noc_ns, mut neuron_pj) = (0u32, 0.0f64, 0.0f64);
         let mut tables = Tables::new();
         for (b, block) in net.blocks().iter().enumerate() {
             let src_slot = slots[b];
@@ -214,6 +257,8 @@ impl Model {
             if core != NO_CORE {
                 neuron_base[core as usize] += block.compartments as f64
                     * (cost.compartment_access_ns + cost.compartment_update_ns);
+                neuron_pj += block.compartments as f64
+                    * (cost.compartment_access_pj + cost.compartment_update_pj);
             }
             let fire = if block.host {
                 Fire::Fixed(0.0)
@@ -221,6 +266,8 @@ impl Model {
                 Fire::new(block.compartments, block.rate, &mut tables)
             };
             let (mut send_ns, mut host_msgs, mut interchip_msgs) = (0.0, 0.0, 0.0);
+            // Messages, synops, mesh, inter-chip, host: as `Source::energy_pj`.
+            let mut energy = [0.0f64; 5];
             run.clear();
             remote.clear();
             for &i in &out_edges[b] {
@@ -231,11 +278,21 @@ impl Model {
                 // Multicast sends one message per other chip: counted below, per chip.
                 if core != NO_CORE && !(crosses && traffic == TrafficModel::Multicast) {
                     send_ns += e.spikes * cost.message_send_ns;
+                    energy[0] += e.spikes * cost.message_send_pj;
                 }
                 let dst_core = core_idx(dst_slot);
                 if dst_core != NO_CORE {
                     let coef = e.spikes * cost.message_receive_ns + e.synops() * cost.synop_ns;
                     run.push((dst_core, coef));
+                    energy[0] += e.spikes * cost.message_receive_pj;
+                    energy[1] += e.synops() * cost.synop_pj;
+                }
+                if let (Slot::Core { core: ca, .. }, Slot::Core { core: cb, .. }) =
+                    (src_slot, dst_slot)
+                {
+                    // Tile hops from the source's tile to the destination's (on another chip: between
+                    // the same tile positions, an approximation of the routes to and from the chip's edge).
+                    energy[2] += e.spikes * tile_route_pj(topo, cost, ca, cb);
                 }
                 match (src_slot, dst_slot) {
                     (Slot::Core { chip: a, core: ca }, Slot::Core { chip: b, core: cb }) => {
@@ -251,10 +308,7 @@ impl Model {
                     // With precompute, input spikes are sent before the run (nengo-loihi's
                     // `precompute=True`); they still reach their cores, but not over the host link.
                     (Slot::Host, Slot::Core { .. }) if precompute => {}
-                    _ => {
-                        host_msgs += e.spikes;
-                        has_host |= e.spikes > 0.0;
-                    }
+                    _ => host_msgs += e.spikes,
                 }
             }
             if let Some(nets) = &nets {
@@ -268,7 +322,9 @@ impl Model {
                     interchip_msgs += spikes;
                     if traffic == TrafficModel::Multicast {
                         send_ns += spikes * cost.message_send_ns;
+                        energy[0] += spikes * cost.message_send_pj;
                     }
+                    energy[3] += spikes * topo.chip_hops(a, b) as f64 * cost.link_message_pj;
                     if spikes > 0.0 {
                         max_hops = max_hops.max(topo.chip_hops(a, b));
                         for l in topo.route(a, b) {
@@ -286,12 +342,14 @@ impl Model {
                     targets.push((group[0].0, coef));
                 }
             }
+            energy[4] = host_msgs * cost.host_message_pj;
             sources.push(Source {
                 fire,
                 core,
                 send_ns,
                 host_msgs,
                 interchip_msgs,
+                energy_pj: energy,
                 targets: (start, targets.len() as u32),
             });
         }
@@ -306,8 +364,22 @@ impl Model {
             link_message_ns: cost.link_message_ns,
             host_message_ns: cost.host_message_ns,
             link_latency_ns: max_hops as f64 * cost.link_hop_ns,
-            host_latency_ns: if has_host { cost.host_latency_ns } else { 0.0 },
+            host_fixed_ns: if has_host {
+                cost.host_latency_ns
+                    + if round_trip {
+                        cost.host_round_trip_ns
+                    } else {
+                        0.0
+                    }
+                    + probed_values as f64 * cost.probe_value_ns
+            } else {
+                0.0
+            },
             has_host,
+            round_trip,
+            probed_values,
+            spike_fire_pj: cost.spike_fire_pj,
+            neuron_pj,
             noc_ns,
         }
     }
@@ -329,6 +401,14 @@ impl Model {
 
     pub(crate) fn barrier_ns(&self) -> f64 {
         self.barrier_ns
+    }
+
+    pub(crate) fn round_trip(&self) -> bool {
+        self.round_trip
+    }
+
+    pub(crate) fn probed_values(&self) -> u64 {
+        self.probed_values
     }
 
     pub(crate) fn pace_of(&self, id: PaceId) -> PaceOf {
@@ -359,18 +439,24 @@ impl Model {
         s.neuron.copy_from_slice(&self.neuron_base);
         s.acc.fill(0.0);
         let (mut interchip, mut host) = (0.0, 0.0);
+        let mut energy = [0.0f64; 7];
+        energy[0] = self.neuron_pj;
         for src in &self.sources {
             let f = fire(&src.fire);
             let mean = src.fire.mean();
             let scale = if mean > 0.0 { f / mean } else { 1.0 };
             if src.core != NO_CORE {
                 s.neuron[src.core as usize] += f * self.spike_fire_ns + scale * src.send_ns;
+                energy[1] += f * self.spike_fire_pj;
             }
             if scale == 0.0 {
                 continue;
             }
             interchip += scale * src.interchip_msgs;
             host += scale * src.host_msgs;
+            for (sum, &e) in energy[2..].iter_mut().zip(&src.energy_pj) {
+                *sum += scale * e;
+            }
             for &(t, coef) in &self.targets[src.targets.0 as usize..src.targets.1 as usize] {
                 s.acc[t as usize] += scale * coef;
             }
@@ -383,9 +469,12 @@ impl Model {
                 best = Some((t, id as PaceId));
             }
         };
+        let mut slowest_core = 0.0f64;
         for (i, (&n, &m)) in s.neuron.iter().zip(&s.acc[..n_cores]).enumerate() {
+            slowest_core = slowest_core.max(n.max(m));
             consider(n.max(m), i);
         }
+        let mut link_ns = 0.0;
         let mut busiest: Option<(f64, usize)> = None;
         for (i, &m) in s.acc[n_cores..].iter().enumerate() {
             if busiest.is_none_or(|(b, _)| m > b) {
@@ -393,22 +482,38 @@ impl Model {
             }
         }
         if let Some((m, i)) = busiest {
-            consider(m * self.link_message_ns + self.link_latency_ns, n_cores + i);
+            link_ns = m * self.link_message_ns + self.link_latency_ns;
+            consider(link_ns, n_cores + i);
         }
         let host_id = n_cores + self.links.len();
-        if self.has_host {
-            consider(host * self.host_message_ns + self.host_latency_ns, host_id);
-        }
-        let (work, pace) = match best {
-            Some((t, id)) if t >= self.barrier_ns => (t, id),
-            Some((t, _)) => (t, host_id as PaceId + 1),
-            None => (0.0, host_id as PaceId + 1),
+        // The host's management phase follows the chips' (NxSDK's time probe reports it apart): its fixed
+        // part plus every message through the host channel, either way.
+        let host_ns = if self.has_host {
+            self.host_fixed_ns + host * self.host_message_ns
+        } else {
+            0.0
         };
+        if self.has_host {
+            consider(host_ns, host_id);
+        }
+        let pace = match best {
+            Some((t, id)) if t >= self.barrier_ns => id,
+            _ => host_id as PaceId + 1,
+        };
+        // The links overlap the cores' work: only the time they add beyond the slowest core is theirs.
+        let phases_ns = [
+            slowest_core + self.noc_ns,
+            (link_ns - slowest_core).max(0.0),
+            self.barrier_ns,
+            host_ns,
+        ];
         StepOut {
-            time_ns: work + self.noc_ns + self.barrier_ns,
+            time_ns: phases_ns.iter().sum(),
             pace,
             interchip_msgs: interchip,
             host_msgs: host,
+            phases_ns,
+            energy_pj: energy,
         }
     }
 }
@@ -426,6 +531,14 @@ fn tile_route_ns(topo: &Topology, cost: &CostModel, a: CoreId, b: CoreId) -> f64
     let (ax, ay) = topo.tile_xy(a);
     let (bx, by) = topo.tile_xy(b);
     ax.abs_diff(bx) as f64 * cost.tile_hop_ew_ns + ay.abs_diff(by) as f64 * cost.tile_hop_ns_ns
+}
+
+/// The energy of a message's tile hops between two cores' tiles (as [`tile_route_ns`], SANA-FE's energy
+/// per hop).
+fn tile_route_pj(topo: &Topology, cost: &CostModel, a: CoreId, b: CoreId) -> f64 {
+    let (ax, ay) = topo.tile_xy(a);
+    let (bx, by) = topo.tile_xy(b);
+    ax.abs_diff(bx) as f64 * cost.tile_hop_ew_pj + ay.abs_diff(by) as f64 * cost.tile_hop_ns_pj
 }
 
 /// The one-chip barrier by tiles in use.

@@ -1,11 +1,13 @@
-//! The constants of the time model. Each has its source; the topology file's `cost` object overrides any
-//! of them by name. The emulator decides how they combine; this module only holds and checks them.
+//! The constants of the time and energy model. Each has its source, or says it is an assumption or a fit
+//! and to what; the topology file's `cost` object overrides any of them by name. The emulator decides how
+//! they combine; this module only holds and checks them.
 
 use crate::TopologyError;
 
 macro_rules! cost_model {
     ($( $(#[doc = $doc:literal])* $field:ident: $default:expr, )*) => {
-        /// The time-model constants, in nanoseconds. Defaults are Loihi's; see each field for its source.
+        /// The cost-model constants: times in nanoseconds (`_ns`), energies in picojoules (`_pj`). Defaults
+        /// are Loihi's; see each field for its source.
         #[derive(Clone, Debug, PartialEq)]
         pub struct CostModel {
             $( $(#[doc = $doc])* pub $field: f64, )*
@@ -94,16 +96,63 @@ cost_model! {
     /// fitted barrier cost per hop of diameter (`barrier_chip_hop_ns`), since the barrier crosses each hop
     /// twice (its token goes out and comes back).
     link_hop_ns: 96.0,
-    /// Each spike message between the host and the chips, over the one host link. Assumption: the embedded
-    /// x86 cores that relay host spikes handle about ten million per second.
+    /// Each spike message between the host and the chips, either way, through the host channel.
+    /// Assumption (no per-spike figure is published): the embedded x86 cores that relay host spikes
+    /// handle about ten million per second.
     host_message_ns: 100.0,
-    /// The host link's per-step latency, paid once in any step with host traffic. Assumption: one round
-    /// trip through the host interface and the embedded x86 cores.
-    host_latency_ns: 2000.0,
+    /// The host's management phase, paid in every step in which the host exchanges anything with the
+    /// chips (per-step probe reads, inputs that are not precomputed, a host in the loop): NxSDK's
+    /// "host/management" time. Fitted to nengo-loihi pull request 26 (2018), which measured about 8 ms per
+    /// step with host and chip exchanging data every step and about 1.5 ms when every 10 steps: with
+    /// `t(k) = a + b / k` for an exchange every `k` steps, `a + b = 8` and `a + b / 10 = 1.5` give
+    /// `a = 0.778` ms per step (this constant) and `b = 7.222` ms per exchange (`host_round_trip_ns`).
+    host_latency_ns: 778_000.0,
+    /// One round trip between the host and the chips, paid every step when the host is in the loop or
+    /// inputs are not precomputed (nengo-loihi then runs one step at a time). Fitted to nengo-loihi pull
+    /// request 26 (2018): `b = (8 - 1.5) x 10 / 9 = 7.222` ms per exchange, see `host_latency_ns`. nengo-loihi
+    /// pull request 256 (2019: a socket instead of RPC, larger packets, host and chip running at once) made
+    /// the channel faster but published no figure, so this is the 2018 channel: an upper estimate.
+    host_round_trip_ns: 7_222_000.0,
+    /// Reading one probed value (a compartment of an on-chip block that sends to the host) every step.
+    /// Fitted: nengo-loihi's keras-to-loihi tutorial network (built by nengo-loihi 1.1 and exported by
+    /// `python/examples/keras_to_loihi.py` to `fixtures/nengo/keras-to-loihi.net.json`, every ensemble at
+    /// 100 Hz, run with `--precompute` as nengo-loihi runs it) reads 100 values per step (its `dense0`
+    /// layer, which feeds the off-chip output layer); users measure about 1 ms per step for it with NxSDK's
+    /// `timePerTimestep`, so `(1000 - 778 - 74) / 100 = 1.48` us, rounded to 1.5 us, where 74 us is the
+    /// rest of its emulated step (spiking 71.6, barrier 1.4, 10 host messages 1.0). The fit moves with the
+    /// assumed rates: at 50 Hz the rest is about 37 us and the fit 1.85 us.
+    probe_value_ns: 1_500.0,
+    /// Energy of reading one compartment's state per timestep (SANA-FE's Loihi architecture file
+    /// `arch/loihi.yaml`, `energy_access_neuron`, from Davies et al. 2018 and SPICE runs).
+    compartment_access_pj: 51.2,
+    /// Energy of updating one compartment per timestep (SANA-FE `energy_update_neuron`).
+    compartment_update_pj: 21.6,
+    /// Energy of each spike a compartment fires (SANA-FE `energy_spike_out`).
+    spike_fire_pj: 69.3,
+    /// Energy of each spike message a core sends (SANA-FE `axon_out` `energy_message_out`).
+    message_send_pj: 111.0,
+    /// Energy of each spike message a core receives (SANA-FE `axon_in` `energy_message_in`: 0).
+    message_receive_pj: 0.0,
+    /// Energy of each synaptic event (SANA-FE `loihi_dense_synapse` `energy_process_spike`; Davies et al.
+    /// 2018 Table 2 gives at least 23.6 pJ).
+    synop_pj: 35.5,
+    /// Energy of one east-west tile hop of a spike message (SANA-FE `energy_east_hop`; Davies et al. 2018
+    /// Table 2: 3.0 pJ).
+    tile_hop_ew_pj: 3.0,
+    /// Energy of one north-south tile hop (SANA-FE `energy_north_hop`; Davies et al. 2018 Table 2 gives
+    /// 4.0 pJ).
+    tile_hop_ns_pj: 4.2,
+    /// Energy of one spike message crossing one chip-to-chip link. Assumption (no figure is published for
+    /// Loihi's chip-to-chip interface): a 32-bit message at about 10 pJ per bit, a usual figure for
+    /// board-level signalling.
+    link_message_pj: 320.0,
+    /// Energy of one spike message through the host channel, either way. Assumption: `host_message_ns`
+    /// (100 ns) on an embedded x86 core drawing about 50 mW.
+    host_message_pj: 5_000.0,
 }
-
-/// The largest cost constant: one second. No operation the model counts takes that long, and the cap keeps
-/// every time the emulator sums finite (a figure of 1e300 ns would otherwise make the report say `inf`).
+/// The largest cost constant: one second (or a millijoule for an energy). No operation the model counts
+/// takes that long, and the cap keeps every time the emulator sums finite (a figure of 1e300 ns would
+/// otherwise make the report say `inf`).
 pub const MAX_COST_NS: f64 = 1e9;
 
 impl CostModel {
@@ -113,17 +162,18 @@ impl CostModel {
         for key in COST_KEYS {
             let v = self.get(key).unwrap_or(0.0);
             if !(0.0..=MAX_COST_NS).contains(&v) {
+                let unit = if key.ends_with("_pj") {
+                    "pJ (a millijoule)"
+                } else {
+                    "ns (a second)"
+                };
                 return Err(TopologyError::BadField {
                     field: format!("cost.{key}"),
                     // {:e} keeps a huge figure short: 1e300, not 301 digits.
                     problem: if v.abs() < 1e15 {
-                        format!(
-                            "must be a finite number >= 0 and at most 1e9 ns (a second), got {v}"
-                        )
+                        format!("must be a finite number >= 0 and at most 1e9 {unit}, got {v}")
                     } else {
-                        format!(
-                            "must be a finite number >= 0 and at most 1e9 ns (a second), got {v:e}"
-                        )
+                        format!("must be a finite number >= 0 and at most 1e9 {unit}, got {v:e}")
                     },
                 });
             }
@@ -158,5 +208,12 @@ mod tests {
         );
         c.synop_ns = f64::NAN;
         assert!(c.check().is_err());
+        c.synop_ns = 3.8;
+        c.synop_pj = 2e9;
+        assert_eq!(
+            c.check().unwrap_err().to_string(),
+            "field \"cost.synop_pj\" must be a finite number >= 0 and at most 1e9 pJ (a millijoule), \
+             got 2000000000"
+        );
     }
 }

@@ -229,7 +229,10 @@ mod tests {
              compartment_update_ns, spike_fire_ns, message_send_ns, message_receive_ns, synop_ns, \
              tile_hop_ew_ns, tile_hop_ns_ns, barrier_1_tile_ns, barrier_2_3_tiles_ns, \
              barrier_4_28_tiles_ns, barrier_29_tiles_ns, barrier_chips_ns, barrier_chip_hop_ns, \
-             link_message_ns, link_hop_ns, host_message_ns, host_latency_ns)",
+             link_message_ns, link_hop_ns, host_message_ns, host_latency_ns, host_round_trip_ns, \
+             probe_value_ns, compartment_access_pj, compartment_update_pj, spike_fire_pj, \
+             message_send_pj, message_receive_pj, synop_pj, tile_hop_ew_pj, tile_hop_ns_pj, \
+             link_message_pj, host_message_pj)",
         );
         check(
             &TINY.replace(r#""synop_ns": 4.5"#, r#""synop_ns": 4.5, "synop_ns": 5"#),

@@ -37,6 +37,9 @@ pub struct Report {
     pub elapsed_s: f64,
     /// The emulated mean time per timestep, when the emulator ran.
     pub time_per_step_us: Option<f64>,
+    /// The emulated mean energy per timestep in microjoules, when the emulator ran (an extension; its
+    /// split by component is in `emulation`).
+    pub energy_per_step_uj: Option<f64>,
     /// The emulator's report (`snn-report/1`'s `emulation` object), when it ran. Kept as JSON so that
     /// this crate does not depend on the emulator.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -72,6 +75,7 @@ impl Report {
             busiest_link: m.busiest_link.map(|(a, b)| [a.0, b.0]),
             elapsed_s,
             time_per_step_us: None,
+            energy_per_step_uj: None,
             emulation: None,
             ilp: None,
         }

@@ -118,7 +118,7 @@ fn bars(rows: &[Row]) -> String {
 
 fn table(rows: &[Row], style: Style) -> String {
     let (head, body) = all_cells(rows, style);
-    let left = |i: usize| i <= 1 || i == 11;
+    let left = |i: usize| i <= 1 || i == crate::PACE_COLUMN;
     let mut s = String::from("<table>\n<tr>");
     for (i, h) in head.iter().enumerate() {
         let class = if left(i) { " class=\"l\"" } else { "" };

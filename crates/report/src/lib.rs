@@ -43,6 +43,8 @@ pub struct Placed {
     /// Emulated time per step in microseconds: the mean and the 99th percentile.
     pub time_mean_us: f64,
     pub time_p99_us: f64,
+    /// Emulated mean energy per step in microjoules (the chips' dynamic energy and the host channel's).
+    pub energy_uj: f64,
     /// What set the pace most often, e.g. `"chip 0 core 3"`, `"chip 0 -> chip 1"`, `"host"`.
     pub pace: String,
     /// In how many of the emulated steps it did, as a fraction.
@@ -133,7 +135,10 @@ pub fn number(x: f64) -> String {
     }
 }
 
-const HEADERS: [&str; 13] = [
+/// The column of the pace (and of a failed row's reason): left-aligned.
+pub(crate) const PACE_COLUMN: usize = 12;
+
+const HEADERS: [&str; 14] = [
     "",
     "allocator",
     "chips",
@@ -144,6 +149,7 @@ const HEADERS: [&str; 13] = [
     "host",
     "us/step",
     "p99",
+    "uJ/step",
     "x best",
     "pace",
     "seconds",
@@ -166,6 +172,7 @@ fn cells(r: &Row, style: Style) -> Vec<String> {
                 number(m.host_spikes),
                 number(p.time_mean_us),
                 number(p.time_p99_us),
+                number(p.energy_uj),
                 r.ratio_to_best
                     .map(|x| format!("{x:.2}"))
                     .unwrap_or_default(),
@@ -179,7 +186,7 @@ fn cells(r: &Row, style: Style) -> Vec<String> {
                 Outcome::Placed(_) => String::new(),
             };
             let mut v = vec![mark, r.allocator.clone()];
-            v.extend(vec!["-".to_string(); 9]);
+            v.extend(vec!["-".to_string(); 10]);
             v.push(why);
             v.push("-".into());
             v
@@ -200,7 +207,7 @@ pub(crate) fn all_cells(rows: &[Row], style: Style) -> (Vec<&'static str>, Vec<V
 }
 
 fn headers(rows: &[Row], style: Style) -> Vec<&'static str> {
-    let n = if style.timing { 13 } else { 12 };
+    let n = if style.timing { 14 } else { 13 };
     let mut h = HEADERS[..n].to_vec();
     if multicast(rows) {
         h[4] = "multicast";
@@ -219,8 +226,8 @@ pub fn table(rows: &[Row], style: Style) -> String {
             *w = (*w).max(c.chars().count());
         }
     }
-    // The pace column (11) and the failure reason it holds are left-aligned, as is the name (1).
-    let left = |i: usize| i == 1 || i == 11 || i == 0;
+    // The pace column and the failure reason it holds are left-aligned, as is the name (1).
+    let left = |i: usize| i == 1 || i == PACE_COLUMN || i == 0;
     let line = |cells: Vec<String>| {
         let mut s = String::new();
         for (i, (c, w)) in cells.iter().zip(&width).enumerate() {
@@ -257,7 +264,7 @@ pub fn markdown(rows: &[Row], style: Style) -> String {
         "|{}|\n",
         head.iter()
             .enumerate()
-            .map(|(i, _)| if i == 1 || i == 11 || i == 0 {
+            .map(|(i, _)| if i == 1 || i == PACE_COLUMN || i == 0 {
                 "---"
             } else {
                 "---:"
@@ -275,7 +282,7 @@ pub fn markdown(rows: &[Row], style: Style) -> String {
 /// The CSV header; [`csv`] writes one line per row under it.
 pub const CSV_HEADER: &str = "rank,best,allocator,status,chips_used,cores_used,interchip_spikes,\
 hop_spikes,max_link_spikes,host_spikes,time_per_step_us,time_p99_us,ratio_to_best,pace,pace_share,\
-elapsed_s,error";
+elapsed_s,error,energy_per_step_uj";
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
@@ -316,6 +323,7 @@ pub fn csv(rows: &[Row], style: Style) -> String {
                         String::new()
                     },
                     String::new(),
+                    p.energy_uj.to_string(),
                 ]
             }
             Outcome::Failed(e) => {
@@ -327,6 +335,7 @@ pub fn csv(rows: &[Row], style: Style) -> String {
                 ];
                 v.extend(vec![String::new(); 12]);
                 v.push(e.clone());
+                v.push(String::new());
                 v
             }
         };

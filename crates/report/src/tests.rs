@@ -32,6 +32,7 @@ fn fixture() -> (Network, Topology, Vec<Row>) {
                 report,
                 time_mean_us: mean,
                 time_p99_us: mean + 0.5,
+                energy_uj: mean / 10.0,
                 pace: pace.into(),
                 pace_share: 0.75,
             })),
@@ -86,10 +87,10 @@ fn table_snapshot() {
     let (_, _, rows) = ranked();
     // A raw string keeps the leading spaces of the unmarked rows; the first newline is the literal's.
     let expect = r#"
-   allocator    chips  cores  inter-chip  hops  max link  host  us/step  p99  x best  pace                                 seconds
-*  greedy           1      2           0     0         0     3        6  6.5    1.00  host (75%)                             0.250
-   round-robin      2      2           8     8         8     3        9  9.5    1.50  chip 0 -> chip 1 (75%)                 0.250
-   ilp              -      -           -     -         -     -        -    -       -  failed: does not fit: needs 3 chips        -
+   allocator    chips  cores  inter-chip  hops  max link  host  us/step  p99  uJ/step  x best  pace                                 seconds
+*  greedy           1      2           0     0         0     3        6  6.5      0.6    1.00  host (75%)                             0.250
+   round-robin      2      2           8     8         8     3        9  9.5      0.9    1.50  chip 0 -> chip 1 (75%)                 0.250
+   ilp              -      -           -     -         -     -        -    -        -       -  failed: does not fit: needs 3 chips        -
 "#;
     assert_eq!(format!("\n{}", table(&rows, Style::default())), expect);
 }
@@ -98,11 +99,11 @@ fn table_snapshot() {
 fn markdown_snapshot_without_timing() {
     let (_, _, rows) = ranked();
     let expect = "\
-|  | allocator | chips | cores | inter-chip | hops | max link | host | us/step | p99 | x best | pace |
-|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
-| * | greedy | 1 | 2 | 0 | 0 | 0 | 3 | 6 | 6.5 | 1.00 | host (75%) |
-|  | round-robin | 2 | 2 | 8 | 8 | 8 | 3 | 9 | 9.5 | 1.50 | chip 0 -> chip 1 (75%) |
-|  | ilp | - | - | - | - | - | - | - | - | - | failed: does not fit: needs 3 chips |
+|  | allocator | chips | cores | inter-chip | hops | max link | host | us/step | p99 | uJ/step | x best | pace |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
+| * | greedy | 1 | 2 | 0 | 0 | 0 | 3 | 6 | 6.5 | 0.6 | 1.00 | host (75%) |
+|  | round-robin | 2 | 2 | 8 | 8 | 8 | 3 | 9 | 9.5 | 0.9 | 1.50 | chip 0 -> chip 1 (75%) |
+|  | ilp | - | - | - | - | - | - | - | - | - | - | failed: does not fit: needs 3 chips |
 ";
     assert_eq!(markdown(&rows, Style { timing: false }), expect);
 }
@@ -115,8 +116,9 @@ fn csv_quotes_and_has_one_line_per_row() {
     let lines: Vec<_> = text.lines().collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0], CSV_HEADER);
-    assert!(lines[1].starts_with("1,true,greedy,ok,1,2,0,0,0,3,6,6.5,1,host,0.75,,"));
-    assert!(lines[3].ends_with(",\"a \"\"quoted\"\", reason\""));
+    // The energy column comes last, after `error` (appended, so readers of the older columns keep them).
+    assert!(lines[1].starts_with("1,true,greedy,ok,1,2,0,0,0,3,6,6.5,1,host,0.75,,,0.6"));
+    assert!(lines[3].ends_with(",\"a \"\"quoted\"\", reason\","));
 }
 
 #[test]

@@ -1,0 +1,732 @@
+//! Flow-based refinement of a k-way partition under hard capacities: for two parts that exchange
+//! traffic, the blocks around their boundary are re-split by a minimum cut (max-flow min-cut), the
+//! technique of KaHyPar-MF (Heuer, Sanders and Schlag 2018, "Network flow-based refinement for multilevel
+//! hypergraph partitioning", SEA) and of Mt-KaHyPar's quality presets (Gottesbüren, Heuer, Sanders and
+//! Schlag 2021, "Scalable shared-memory hypergraph partitioning", ALENEX), which balance the cut with
+//! FlowCutter's incremental piercing (Hamann and Strasser 2018, "Graph bisection with Pareto optimization",
+//! JEA).
+//!
+//! For parts A and B, a region of each (the vertices closest to the other part, found breadth first, at
+//! most a fraction of the part) is cut free; the rest of A becomes the source, the rest of B the sink.
+//! Edges from the region to the fixed rest of A or B become edges to the source or the sink; edges to
+//! other parts cost the same on either side and are left out. Every source-sink cut of that network is a
+//! split of A and B, and its capacity is exactly the traffic between A and B after that split, so a
+//! minimum cut below today's is an exact improvement. Capacities are hard: a minimum cut whose sides do
+//! not fit the parts is made to fit by piercing: the side that is too small gets one more terminal
+//! vertex on its boundary (one that adds no augmenting path when there is one), the flow is augmented,
+//! and this repeats until a cut fits or the flow reaches today's cut. Among the minimum cuts, the source
+//! side is grown by whole residual closures up to its capacity (the most balanced minimum cut), which is
+//! what makes cuts fit on boards without a free core.
+//!
+//! Pairs are taken heaviest first, in rounds of disjoint pairs (a matching of the quotient graph): pairs
+//! that share no part do not affect each other's traffic, so a round runs in parallel and its result does
+//! not depend on the thread count. Weights are the [`BlockGraph`]'s integers, so gains are exact.
+
+use rayon::prelude::*;
+
+use crate::partition::BlockGraph;
+
+/// How much a flow refinement tries.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct FlowConfig {
+    /// Rounds over the pairs of parts at most; refinement stops earlier when a round gains nothing.
+    pub rounds: usize,
+    /// The share of each part's weight that the region may hold (the rest is the terminal).
+    pub region: f64,
+    /// Piercing steps per pair at most.
+    pub max_pierce: usize,
+}
+
+impl Default for FlowConfig {
+    fn default() -> FlowConfig {
+        FlowConfig {
+            rounds: 8,
+            region: std::env::var("FLOW_REGION")
+                .ok()
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0.75),
+            max_pierce: 256,
+        }
+    }
+}
+
+/// What a flow refinement did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    pub rounds: usize,
+    /// Pairs whose minimum cut lowered the traffic.
+    pub improved: usize,
+    pub cut_before: i64,
+    pub cut_after: i64,
+}
+
+/// Capacity that no cut pays: more than all the graph's weight together.
+const INF: i64 = i64::MAX / 4;
+
+/// A flow network in adjacency lists; arc `a ^ 1` is the reverse of arc `a`.
+struct Network {
+    to: Vec<u32>,
+    cap: Vec<i64>,
+    flow: Vec<i64>,
+    out: Vec<Vec<u32>>,
+}
+
+impl Network {
+    fn new(n: usize) -> Network {
+        Network {
+            to: Vec::new(),
+            cap: Vec::new(),
+            flow: Vec::new(),
+            out: vec![Vec::new(); n],
+        }
+    }
+
+    /// An undirected edge of capacity `c` (both arcs carry `c`).
+    fn edge(&mut self, a: usize, b: usize, c: i64) {
+        self.arc(a, b, c, c);
+    }
+
+    /// An arc a -> b of capacity `c`, its reverse of capacity `back`.
+    fn arc(&mut self, a: usize, b: usize, c: i64, back: i64) {
+        let id = self.to.len() as u32;
+        self.to.extend([b as u32, a as u32]);
+        self.cap.extend([c, back]);
+        self.flow.extend([0, 0]);
+        self.out[a].push(id);
+        self.out[b].push(id + 1);
+    }
+
+    fn residual(&self, a: u32) -> i64 {
+        self.cap[a as usize] - self.flow[a as usize]
+    }
+
+    /// Augments the flow from `s` to `t` to a maximum (Dinic's algorithm) and returns how much it added.
+    fn augment(&mut self, s: usize, t: usize) -> i64 {
+        let n = self.out.len();
+        let mut added = 0;
+        let mut level = vec![u32::MAX; n];
+        let mut next = vec![0usize; n];
+        let mut queue = Vec::with_capacity(n);
+        loop {
+            level.fill(u32::MAX);
+            level[s] = 0;
+            queue.clear();
+            queue.push(s as u32);
+            let mut head = 0;
+            while head < queue.len() {
+                let v = queue[head] as usize;
+                head += 1;
+                for &a in &self.out[v] {
+                    let u = self.to[a as usize] as usize;
+                    if level[u] == u32::MAX && self.residual(a) > 0 {
+                        level[u] = level[v] + 1;
+                        queue.push(u as u32);
+                    }
+                }
+            }
+            if level[t] == u32::MAX {
+                return added;
+            }
+            next.fill(0);
+            loop {
+                let pushed = self.blocking_path(s, t, &level, &mut next);
+                if pushed == 0 {
+                    break;
+                }
+                added += pushed;
+            }
+        }
+    }
+
+    /// One augmenting path in the level graph (iterative depth-first search), or 0.
+    fn blocking_path(&mut self, s: usize, t: usize, level: &[u32], next: &mut [usize]) -> i64 {
+        let mut path: Vec<u32> = Vec::new();
+        let mut v = s;
+        loop {
+            if v == t {
+                let push = path.iter().map(|&a| self.residual(a)).min().unwrap_or(0);
+                for &a in &path {
+                    self.flow[a as usize] += push;
+                    self.flow[(a ^ 1) as usize] -= push;
+                }
+                return push;
+            }
+            let mut advanced = false;
+            while next[v] < self.out[v].len() {
+                let a = self.out[v][next[v]];
+                let u = self.to[a as usize] as usize;
+                if self.residual(a) > 0 && level[u] == level[v] + 1 {
+                    path.push(a);
+                    v = u;
+                    advanced = true;
+                    break;
+                }
+                next[v] += 1;
+            }
+            if !advanced {
+                // Dead end: retreat and skip the arc that led here.
+                let Some(a) = path.pop() else { return 0 };
+                v = self.to[(a ^ 1) as usize] as usize;
+                next[v] += 1;
+            }
+        }
+    }
+
+    /// The nodes reachable from `s` in the residual network (`forward`), or that reach `t` (`!forward`).
+    fn reach(&self, from: usize, forward: bool, seen: &mut [bool]) {
+        let mut stack = vec![from as u32];
+        seen[from] = true;
+        while let Some(v) = stack.pop() {
+            for &a in &self.out[v as usize] {
+                let u = self.to[a as usize] as usize;
+                // Forward: the arc v -> u has room. Backward: the arc u -> v (a's reverse) has room.
+                let room = if forward {
+                    self.residual(a)
+                } else {
+                    self.residual(a ^ 1)
+                };
+                if !seen[u] && room > 0 {
+                    seen[u] = true;
+                    stack.push(u as u32);
+                }
+            }
+        }
+    }
+}
+
+/// The traffic between each pair of parts (p < q), heaviest first, ties by (p, q).
+fn pairs_by_weight(g: &BlockGraph, part: &[u32]) -> Vec<(i64, u32, u32)> {
+    let mut w: std::collections::BTreeMap<(u32, u32), i64> = std::collections::BTreeMap::new();
+    for v in 0..g.n() {
+        for (u, x) in g.neighbors(v) {
+            let (p, q) = (part[v], part[u]);
+            if p < q {
+                *w.entry((p, q)).or_default() += x;
+            }
+        }
+    }
+    let mut pairs: Vec<(i64, u32, u32)> = w.into_iter().map(|((p, q), x)| (x, p, q)).collect();
+    pairs.sort_by(|a, b| b.0.cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+    pairs
+}
+
+/// Refines `part` (k parts, at most `cap[p]` weight in part p, which it must already respect) in place
+/// with minimum cuts between pairs of parts; never raises the cut, and keeps the capacities.
+pub fn refine(
+    g: &BlockGraph,
+    part: &mut [u32],
+    cap: &[u32],
+    cfg: &FlowConfig,
+    expired: &(dyn Fn() -> bool + Sync),
+) -> FlowStats {
+    let k = cap.len();
+    let cut_before = g.cut(part);
+    let mut stats = FlowStats {
+        cut_before,
+        cut_after: cut_before,
+        ..FlowStats::default()
+    };
+    // Invariant: `members[p]` lists part p's vertices in ascending order.
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
+    for (v, &p) in part.iter().enumerate() {
+        members[p as usize].push(v as u32);
+    }
+    // A pair is worth another look once one of its parts changed in the round before.
+    let mut changed = vec![true; k];
+    for round in 1..=cfg.rounds {
+        if expired() {
+            break;
+        }
+        stats.rounds = round;
+        let mut todo: Vec<(i64, u32, u32)> = pairs_by_weight(g, part)
+            .into_iter()
+            .filter(|&(_, p, q)| changed[p as usize] || changed[q as usize])
+            .collect();
+        changed.fill(false);
+        let mut gained = 0i64;
+        while !todo.is_empty() && !expired() {
+            // A matching of the pairs left, heaviest first: disjoint pairs run in parallel.
+            let mut busy = vec![false; k];
+            let mut batch = Vec::new();
+            todo.retain(|&(_, p, q)| {
+                if busy[p as usize] || busy[q as usize] {
+                    return true;
+                }
+                busy[p as usize] = true;
+                busy[q as usize] = true;
+                batch.push((p, q));
+                false
+            });
+            let snapshot: &[u32] = part;
+            let results: Vec<Option<(i64, Vec<(u32, u32)>)>> = batch
+                .par_iter()
+                .map(|&(a, b)| two_way(g, snapshot, &members, a, b, cap, cfg))
+                .collect();
+            let mut any = false;
+            for ((a, b), r) in batch.into_iter().zip(results) {
+                let Some((gain, moves)) = r else { continue };
+                for (v, to) in moves {
+                    part[v as usize] = to;
+                }
+                changed[a as usize] = true;
+                changed[b as usize] = true;
+                gained += gain;
+                stats.improved += 1;
+                any = true;
+            }
+            if any {
+                for m in members.iter_mut() {
+                    m.clear();
+                }
+                for (v, &p) in part.iter().enumerate() {
+                    members[p as usize].push(v as u32);
+                }
+            }
+        }
+        stats.cut_after -= gained;
+        if gained == 0 {
+            break;
+        }
+    }
+    debug_assert_eq!(stats.cut_after, g.cut(part));
+    stats
+}
+
+/// The minimum-cut re-split of parts `a` and `b`: the gain and the vertices that change part, or `None`
+/// when no split that fits the capacities lowers the traffic between them.
+fn two_way(
+    g: &BlockGraph,
+    part: &[u32],
+    members: &[Vec<u32>],
+    a: u32,
+    b: u32,
+    cap: &[u32],
+    cfg: &FlowConfig,
+) -> Option<(i64, Vec<(u32, u32)>)> {
+    let (ma, mb) = (&members[a as usize], &members[b as usize]);
+    // The regions: breadth first from the boundary into each part, up to the allowed share.
+    let mut local = std::collections::HashMap::<u32, u32>::new();
+    let mut region: Vec<u32> = Vec::new();
+    for (own, other, list) in [(a, b, ma), (b, a, mb)] {
+        let total: u64 = list.iter().map(|&v| g.vwgt[v as usize] as u64).sum();
+        let limit = (total as f64 * cfg.region).floor() as u64;
+        // The boundary, the vertices pulled hardest towards the other part first (ties by id): the
+        // region grows from them, and what stays terminal is what is least drawn across.
+        let mut pulled: Vec<(i64, u32)> = list
+            .iter()
+            .filter_map(|&v| {
+                let pull: i64 = g
+                    .neighbors(v as usize)
+                    .filter(|&(u, _)| part[u] == other)
+                    .map(|(_, w)| w)
+                    .sum();
+                (pull > 0).then_some((-pull, v))
+            })
+            .collect();
+        pulled.sort_unstable();
+        let mut queue: Vec<u32> = pulled.into_iter().map(|(_, v)| v).collect();
+        let mut taken = 0u64;
+        let mut head = 0;
+        let start = region.len();
+        for &v in &queue {
+            local.insert(v, u32::MAX);
+        }
+        while head < queue.len() {
+            let v = queue[head];
+            head += 1;
+            let w = g.vwgt[v as usize] as u64;
+            if taken + w > limit {
+                continue;
+            }
+            taken += w;
+            region.push(v);
+            for (u, _) in g.neighbors(v as usize) {
+                if part[u] == own && !local.contains_key(&(u as u32)) {
+                    local.insert(u as u32, u32::MAX);
+                    queue.push(u as u32);
+                }
+            }
+        }
+        // Vertices queued but not taken go back to being terminal.
+        for &v in &queue {
+            local.remove(&v);
+        }
+        for (i, &v) in region[start..].iter().enumerate() {
+            local.insert(v, (start + i) as u32);
+        }
+    }
+    if region.is_empty() {
+        return None;
+    }
+    let n = region.len();
+    let (s, t) = (n, n + 1);
+    let mut net = Network::new(n + 2);
+    let mut weight: Vec<u64> = region.iter().map(|&v| g.vwgt[v as usize] as u64).collect();
+    let wa: u64 = ma.iter().map(|&v| g.vwgt[v as usize] as u64).sum();
+    let wb: u64 = mb.iter().map(|&v| g.vwgt[v as usize] as u64).sum();
+    let in_a: u64 = region
+        .iter()
+        .filter(|&&v| part[v as usize] == a)
+        .map(|&v| g.vwgt[v as usize] as u64)
+        .sum();
+    let in_b: u64 = weight.iter().sum::<u64>() - in_a;
+    weight.extend([wa - in_a, wb - in_b]);
+    // Today's cut between a and b, as the network counts it.
+    let mut current = 0i64;
+    for (i, &v) in region.iter().enumerate() {
+        let side_v = part[v as usize];
+        for (u, w) in g.neighbors(v as usize) {
+            let pu = part[u];
+            if pu != a && pu != b {
+                continue;
+            }
+            match local.get(&(u as u32)) {
+                Some(&j) => {
+                    if (j as usize) > i {
+                        net.edge(i, j as usize, w);
+                        if pu != side_v {
+                            current += w;
+                        }
+                    }
+                }
+                None => {
+                    let terminal = if pu == a { s } else { t };
+                    net.edge(i, terminal, w);
+                    if pu != side_v {
+                        current += w;
+                    }
+                }
+            }
+        }
+    }
+    let (cap_a, cap_b) = (cap[a as usize] as u64, cap[b as usize] as u64);
+    let total: u64 = weight.iter().sum();
+    // Arcs below this index are the graph's edges; piercing adds only terminal arcs after them.
+    let n_edges = net.to.len();
+    let mut flow = net.augment(s, t);
+    let mut source_seen = vec![false; n + 2];
+    let mut sink_seen = vec![false; n + 2];
+    // Invariant: `pierced[v]` is 1 when v was made a source, 2 when a sink.
+    let mut pierced = vec![0u8; n];
+    // The best split found that fits, as (cut, source side), when it is below today's.
+    let mut best: Option<(i64, Vec<bool>)> = None;
+    let caps = (cap_a, cap_b);
+    for _ in 0..cfg.max_pierce {
+        let bar = best.as_ref().map_or(current, |b| b.0);
+        if flow >= bar {
+            break;
+        }
+        source_seen.fill(false);
+        sink_seen.fill(false);
+        net.reach(s, true, &mut source_seen);
+        net.reach(t, false, &mut sink_seen);
+        let w_source: u64 = (0..n + 2)
+            .filter(|&v| source_seen[v])
+            .map(|v| weight[v])
+            .sum();
+        let w_sink: u64 = (0..n + 2)
+            .filter(|&v| sink_seen[v])
+            .map(|v| weight[v])
+            .sum();
+        let (side, grow_source) = if w_source > cap_a {
+            // Even the smallest source side is too heavy: the sink side must grow.
+            (source_seen.clone(), false)
+        } else if w_sink > cap_b {
+            let side: Vec<bool> = sink_seen.iter().map(|&x| !x).collect();
+            (side, true)
+        } else {
+            // Grow the source side by residual closures of free vertices while it fits: every such
+            // side is a minimum cut.
+            let mut side = source_seen.clone();
+            let mut w_side = w_source;
+            for v in 0..n {
+                if side[v] || sink_seen[v] || total - w_side <= cap_b {
+                    continue;
+                }
+                let mut closure = side.clone();
+                net.reach(v, true, &mut closure);
+                let extra: u64 = (0..n)
+                    .filter(|&x| closure[x] && !side[x])
+                    .map(|x| weight[x])
+                    .sum();
+                if w_side + extra <= cap_a {
+                    side = closure;
+                    w_side += extra;
+                }
+            }
+            if total - w_side <= cap_b {
+                // A minimum cut that fits: piercing further only raises the flow.
+                best = Some((flow, side));
+                break;
+            }
+            (side, true)
+        };
+        // The minimum cut does not fit: moving the fewest, cheapest vertices across makes it fit, which
+        // may still beat today's split (Mt-KaHyPar rebalances its unconstrained refinements the same way).
+        if let Some(fit) = rebalance(&net, n_edges, &weight, side, caps, s, t) {
+            if fit.0 < bar {
+                best = Some(fit);
+            }
+        }
+        if grow_source {
+            pierce(
+                &mut net,
+                &source_seen,
+                &sink_seen,
+                &mut pierced,
+                s,
+                true,
+                &region,
+                part,
+                a,
+            );
+        } else {
+            pierce(
+                &mut net,
+                &source_seen,
+                &sink_seen,
+                &mut pierced,
+                t,
+                false,
+                &region,
+                part,
+                b,
+            );
+        }
+        flow += net.augment(s, t);
+    }
+    let (cut, side) = best.filter(|b| b.0 < current)?;
+    let moves: Vec<(u32, u32)> = (0..n)
+        .filter_map(|i| {
+            let to = if side[i] { a } else { b };
+            (part[region[i] as usize] != to).then_some((region[i], to))
+        })
+        .collect();
+    Some((current - cut, moves))
+}
+
+/// The most vertices [`rebalance`] moves to make a split fit; a split further off is left alone.
+const MAX_REBALANCE: u64 = 32;
+
+/// Makes the split `side` (true: the source side, with the source node `s`; the sink `t` on the other)
+/// fit the capacities `caps` (source side, sink side) by moving vertices off the heavy side one at a
+/// time, the one whose move costs least first (ties to the lower index), and returns the split's cut over
+/// the graph's edges (arcs below `n_edges`) with it; `None` when it is more than [`MAX_REBALANCE`] off.
+fn rebalance(
+    net: &Network,
+    n_edges: usize,
+    weight: &[u64],
+    mut side: Vec<bool>,
+    caps: (u64, u64),
+    s: usize,
+    t: usize,
+) -> Option<(i64, Vec<bool>)> {
+    let n = side.len() - 2;
+    side[s] = true;
+    side[t] = false;
+    let mut w_source: u64 = (0..n + 2).filter(|&v| side[v]).map(|v| weight[v]).sum();
+    let total: u64 = weight.iter().sum();
+    let over = w_source
+        .saturating_sub(caps.0)
+        .max((total - w_source).saturating_sub(caps.1));
+    if over > MAX_REBALANCE {
+        return None;
+    }
+    // The weight from v to each side, over the graph's edges.
+    let pull = |side: &[bool], v: usize| -> (i64, i64) {
+        let (mut to_source, mut to_sink) = (0, 0);
+        for &arc in &net.out[v] {
+            if (arc as usize) < n_edges {
+                let u = net.to[arc as usize] as usize;
+                let c = net.cap[arc as usize];
+                if side[u] {
+                    to_source += c;
+                } else {
+                    to_sink += c;
+                }
+            }
+        }
+        (to_source, to_sink)
+    };
+    while w_source > caps.0 || total - w_source > caps.1 {
+        let from_source = w_source > caps.0;
+        let mut pick: Option<(i64, usize)> = None;
+        for v in 0..n {
+            if side[v] != from_source {
+                continue;
+            }
+            let (to_source, to_sink) = pull(&side, v);
+            let cost = if from_source {
+                to_source - to_sink
+            } else {
+                to_sink - to_source
+            };
+            if pick.is_none_or(|(c, _)| cost < c) {
+                pick = Some((cost, v));
+            }
+        }
+        let (_, v) = pick?;
+        side[v] = !from_source;
+        if from_source {
+            w_source -= weight[v];
+        } else {
+            w_source += weight[v];
+        }
+    }
+    let mut cut = 0;
+    for v in 0..n + 2 {
+        if !side[v] {
+            continue;
+        }
+        for &arc in &net.out[v] {
+            if (arc as usize) < n_edges && !side[net.to[arc as usize] as usize] {
+                cut += net.cap[arc as usize];
+            }
+        }
+    }
+    Some((cut, side))
+}
+
+/// Makes one more vertex a terminal of the side that must grow (`source`: the source side): a vertex next
+/// to that side's reachable set if there is one, not on the other side's reachable set if there is one
+/// (so the flow does not rise), preferring vertices of the growing side's part, then the lowest index;
+/// never a terminal of the other side.
+#[allow(clippy::too_many_arguments)]
+fn pierce(
+    net: &mut Network,
+    source_seen: &[bool],
+    sink_seen: &[bool],
+    pierced: &mut [u8],
+    terminal: usize,
+    source: bool,
+    region: &[u32],
+    part: &[u32],
+    own: u32,
+) {
+    let (mine, theirs, other_mark) = if source {
+        (source_seen, sink_seen, 2)
+    } else {
+        (sink_seen, source_seen, 1)
+    };
+    let n = region.len();
+    // Larger keys are better; the index is negated so that ties go to the lowest.
+    let mut best: Option<(bool, bool, bool, i64)> = None;
+    for v in 0..n {
+        if mine[v] || pierced[v] == other_mark {
+            continue;
+        }
+        let next_to = net.out[v]
+            .iter()
+            .any(|&a| mine[net.to[a as usize] as usize]);
+        let key = (
+            next_to,
+            !theirs[v],
+            part[region[v] as usize] == own,
+            -(v as i64),
+        );
+        if best.is_none_or(|b| key > b) {
+            best = Some(key);
+        }
+    }
+    let Some((_, _, _, v)) = best else { return };
+    let v = (-v) as usize;
+    pierced[v] = if source { 1 } else { 2 };
+    if source {
+        net.arc(terminal, v, INF, 0);
+    } else {
+        net.arc(v, terminal, INF, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snn_graph::{Adjacency, Block, BlockId, Edge, Network as Net};
+
+    fn graph(n: usize, edges: &[(u32, u32, f64)]) -> BlockGraph {
+        let blocks = (0..n).map(|i| Block::new(format!("b{i}"), 1)).collect();
+        let edges = edges
+            .iter()
+            .map(|&(a, b, w)| Edge::new(BlockId(a), BlockId(b), w))
+            .collect();
+        let net = Net::new("t", blocks, edges).unwrap();
+        BlockGraph::new(&net, &Adjacency::new(&net))
+    }
+
+    /// Brute force: the lowest cut over every split of parts `a` and `b` that fits the capacities.
+    fn best_two_way(g: &BlockGraph, part: &[u32], a: u32, b: u32, cap: &[u32]) -> i64 {
+        let free: Vec<usize> = (0..g.n())
+            .filter(|&v| part[v] == a || part[v] == b)
+            .collect();
+        let mut best = i64::MAX;
+        for mask in 0u32..(1 << free.len()) {
+            let mut p = part.to_vec();
+            for (i, &v) in free.iter().enumerate() {
+                p[v] = if mask >> i & 1 == 1 { a } else { b };
+            }
+            let sizes = g.part_sizes(&p, cap.len() as u32);
+            if sizes.iter().zip(cap).all(|(s, c)| s <= c) {
+                best = best.min(g.cut(&p));
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn finds_the_two_clusters_at_zero_slack() {
+        // Two 4-cliques joined by a light edge, split 2+2 / 2+2: every chip full, single moves impossible.
+        let mut edges = Vec::new();
+        for c in 0..2u32 {
+            for i in 0..4 {
+                for j in i + 1..4 {
+                    edges.push((c * 4 + i, c * 4 + j, 3.0));
+                }
+            }
+        }
+        edges.push((3, 4, 1.0));
+        let g = graph(8, &edges);
+        // One block of each cluster on the wrong chip: only a swap helps, and nothing has room.
+        let mut part = vec![0, 0, 0, 1, 1, 1, 1, 0];
+        let cfg = FlowConfig::default();
+        let stats = refine(&g, &mut part, &[4, 4], &cfg, &|| false);
+        assert_eq!(stats.cut_after, g.cut(&part));
+        assert_eq!(stats.cut_after, 1_000_000, "{part:?}");
+        assert_eq!(g.part_sizes(&part, 2), [4, 4]);
+    }
+
+    #[test]
+    fn matches_brute_force_on_small_random_graphs() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for case in 0..40 {
+            let n = rng.random_range(4..13usize);
+            let mut edges = Vec::new();
+            for _ in 0..rng.random_range(n..3 * n) {
+                let (x, y) = (rng.random_range(0..n as u32), rng.random_range(0..n as u32));
+                if x != y {
+                    edges.push((x, y, rng.random_range(1..9) as f64));
+                }
+            }
+            let g = graph(n, &edges);
+            let half = n.div_ceil(2) as u32;
+            let slack = rng.random_range(0..2u32);
+            let cap = [half + slack, half + slack];
+            let mut part: Vec<u32> = (0..n as u32).map(|v| u32::from(v % 2 == 1)).collect();
+            let before = g.cut(&part);
+            let best = best_two_way(&g, &part, 0, 1, &cap);
+            let cfg = FlowConfig {
+                region: 1.0,
+                ..FlowConfig::default()
+            };
+            let stats = refine(&g, &mut part, &cap, &cfg, &|| false);
+            assert_eq!(stats.cut_after, g.cut(&part), "case {case}");
+            assert!(stats.cut_after <= before, "case {case}");
+            assert!(stats.cut_after >= best, "case {case}");
+            let sizes = g.part_sizes(&part, 2);
+            assert!(
+                sizes[0] <= cap[0] && sizes[1] <= cap[1],
+                "case {case}: {sizes:?}"
+            );
+        }
+    }
+}

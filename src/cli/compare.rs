@@ -1,0 +1,134 @@
+//! `compare`: every candidate placed, emulated and ranked.
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use clap::Args;
+use snn_place::alloc::ilp::DEFAULT_TIME_LIMIT_S;
+use snn_place::hardware::DEFAULT_PRESET;
+use snn_place::Options;
+
+use super::emulate::{emu_options, EmuArgs};
+use super::output::{print, write_atomic};
+use super::place::place_error_code;
+use super::{display, exit, load_net, load_topo, parse_time_limit, Failure};
+
+#[derive(Args)]
+pub(crate) struct CompareArgs {
+    /// The network: an snn-net/1 file (JSON or gzip-compressed), or - for standard input.
+    #[arg(value_name = "NET")]
+    pub(crate) net: PathBuf,
+    /// A preset or an snn-topology/1 file, e.g. --topology loihi.
+    #[arg(short, long, value_name = "PRESET|FILE", default_value = DEFAULT_PRESET)]
+    pub(crate) topology: String,
+    /// Comma-separated candidates: allocator names, `allocator+refiner` (e.g. metis+fm), or `all`
+    /// (every allocator and metis+fm); by default the `auto` candidates (all but ilp), e.g.
+    /// --allocators greedy,metis,metis+fm.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub(crate) allocators: Vec<String>,
+    /// Use at most N chips of the topology, chips 0..N, e.g. --chips 8.
+    #[arg(long, value_name = "N")]
+    pub(crate) chips: Option<u32>,
+    /// Seeds every allocator and the emulator, e.g. --seed 7.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub(crate) seed: u64,
+    /// Stop time-limited allocators after S seconds (the ILP: 10 s by default), e.g. --time-limit 30.
+    #[arg(long, value_name = "S", value_parser = parse_time_limit, allow_negative_numbers = true)]
+    pub(crate) time_limit: Option<f64>,
+    #[command(flatten)]
+    pub(crate) emu: EmuArgs,
+    /// How to print the comparison: table, markdown, csv or json (an array of snn-report/1 objects).
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "markdown", "csv", "json"])]
+    pub(crate) format: String,
+    /// Also write a self-contained HTML report (board drawings, bar chart, table) to FILE, e.g.
+    /// --html report.html.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) html: Option<PathBuf>,
+    /// Leave out the allocator seconds (the one figure that changes from run to run), for reproducible
+    /// output.
+    #[arg(long)]
+    pub(crate) no_timing: bool,
+    /// Also run each candidate that can pack (all but greedy and round-robin) with --pack, as a
+    /// `<candidate>+pack` row beside it; a candidate can also be named so, e.g. metis+fm+pack.
+    #[arg(long)]
+    pub(crate) pack: bool,
+}
+
+/// `compare`: every candidate placed, emulated and ranked; printed in `--format`, and `--html` written.
+pub(crate) fn run_compare(args: &CompareArgs) -> Result<(), Failure> {
+    use snn_place::report;
+    let net = load_net(&args.net)?;
+    let topo = load_topo(&args.topology)?;
+    let candidates = if args.allocators.iter().any(|a| a == "all") {
+        if args.allocators.len() > 1 {
+            return Err(Failure {
+                code: exit::BAD_INPUT,
+                error: anyhow!("--allocators all cannot be combined with other names"),
+            });
+        }
+        snn_place::all_candidates()
+    } else {
+        args.allocators.clone()
+    };
+    let uses_ilp = candidates.iter().any(|c| c.split('+').any(|p| p == "ilp"));
+    let limit = args.time_limit.or(uses_ilp.then_some(DEFAULT_TIME_LIMIT_S));
+    let opts = snn_place::CompareOptions {
+        candidates,
+        place: Options {
+            seed: args.seed,
+            chips: args.chips,
+            deadline: limit
+                .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s)),
+            traffic: args.emu.traffic,
+            ..Options::default()
+        },
+        emu: emu_options(&args.emu, args.seed),
+        pack: args.pack,
+    };
+    let verbose = io::stderr().is_terminal();
+    let tick = |name: &str| {
+        if verbose {
+            eprintln!("snn-place: {name} done");
+        }
+    };
+    let rows = snn_place::compare(&net, &topo, &opts, Some(&tick)).map_err(|e| Failure {
+        code: place_error_code(&e),
+        error: anyhow!(e).context(display(&args.net)),
+    })?;
+    let style = report::Style {
+        timing: !args.no_timing,
+    };
+    if let Some(path) = &args.html {
+        let page = report::html(&rows, &net, &topo, style);
+        write_atomic(path, |w| w.write_all(page.as_bytes()))?;
+    }
+    let text = match args.format.as_str() {
+        "markdown" => report::markdown(&rows, style),
+        "csv" => report::csv(&rows, style),
+        "json" => {
+            let v = report::json(&rows, &net, &topo, args.seed, style);
+            serde_json::to_string_pretty(&v).expect("JSON values serialise") + "\n"
+        }
+        _ => report::table(&rows, style),
+    };
+    print(&text)?;
+    // Every candidate failing is the command failing; the table above says why for each.
+    match rows.iter().any(|r| r.placed().is_some()) {
+        true => Ok(()),
+        false => {
+            let infeasible = rows.iter().all(|r| match &r.outcome {
+                report::Outcome::Failed(e) => e.starts_with("does not fit"),
+                report::Outcome::Placed(_) => false,
+            });
+            Err(Failure {
+                code: if infeasible {
+                    exit::DOES_NOT_FIT
+                } else {
+                    exit::BAD_INPUT
+                },
+                error: anyhow!("no allocator placed {}", display(&args.net)),
+            })
+        }
+    }
+}
