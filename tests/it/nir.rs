@@ -143,6 +143,44 @@ fn an_snntorch_export_places_on_kapoho_point() {
     ]);
     assert_eq!(r["chips_used"], 1);
     assert!(r["time_per_step_us"].as_f64().unwrap() > 0.0);
+    // The Loihi 2 model's step: the chips' part, then the host phase as on Loihi 1 (the input is not
+    // precomputed, so a round trip every step); its energy is priced with Loihi 1's per-event energies,
+    // and says so.
+    let e = &r["emulation"];
+    assert_eq!(e["pace_phase"], "host");
+    assert_eq!(e["host"]["round_trip"], true);
+    assert_eq!(e["energy_per_step_uj"]["constants"], "loihi1");
+    assert!(e["energy_per_step_uj"]["mean"].as_f64().unwrap() > 0.0);
+    let out = snn_place()
+        .args([
+            path.to_str().unwrap(),
+            "-t",
+            "kapoho-point",
+            "--emulate",
+            "--steps",
+            "50",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "; priced with Loihi 1's per-event energies (none are published for Loihi 2)"
+        ),
+        "{text}"
+    );
+    // On a Loihi 1 board the energy is the chip's own: no mark.
+    let r = report(&[
+        path.to_str().unwrap(),
+        "-t",
+        "nahuku8",
+        "--emulate",
+        "--steps",
+        "50",
+    ]);
+    assert!(r["emulation"]["energy_per_step_uj"]
+        .get("constants")
+        .is_none());
 }
 
 #[test]

@@ -39,7 +39,7 @@
 //!   it (`energy_per_step_uj.constants` is `"loihi1"`), so it is a rough guide, not a Loihi 2 figure.
 //!
 //! Pace ids: each core's four terms (so the report says which one set the pace, e.g. `chip 0 core 3
-//! (synmem reads)`), then links, the host link and the barrier as in [`crate::model`].
+//! (synmem reads)`), then links, the host and the barrier as in [`crate::model`].
 
 use snn_graph::{BlockId, Network};
 use snn_hardware::{ChipId, CoreId, Topology, TrafficModel};
@@ -271,7 +271,7 @@ impl StepModel for Model {
             }
         }
         // Every term of every core (pace id `PER_CORE x core + term`), then the busiest link and the
-        // host link.
+        // host phase.
         let cores = s.acc[..s.n_core_acc]
             .chunks_exact(PER_CORE)
             .zip(&self.dend_ns)
