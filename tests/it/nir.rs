@@ -133,14 +133,17 @@ fn an_snntorch_export_places_on_kapoho_point() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("net.json");
     std::fs::write(&path, net.to_string()).unwrap();
-    let r = report(&[
-        path.to_str().unwrap(),
-        "-t",
-        "kapoho-point",
-        "--emulate",
-        "--steps",
-        "50",
-    ]);
+    let emulate = |topology| {
+        [
+            path.to_str().unwrap(),
+            "-t",
+            topology,
+            "--emulate",
+            "--steps",
+            "50",
+        ]
+    };
+    let r = report(&emulate("kapoho-point"));
     assert_eq!(r["chips_used"], 1);
     assert!(r["time_per_step_us"].as_f64().unwrap() > 0.0);
     // The Loihi 2 model's step: the chips' part, then the host phase as on Loihi 1 (the input is not
@@ -151,33 +154,12 @@ fn an_snntorch_export_places_on_kapoho_point() {
     assert_eq!(e["host"]["round_trip"], true);
     assert_eq!(e["energy_per_step_uj"]["constants"], "loihi1");
     assert!(e["energy_per_step_uj"]["mean"].as_f64().unwrap() > 0.0);
-    let out = snn_place()
-        .args([
-            path.to_str().unwrap(),
-            "-t",
-            "kapoho-point",
-            "--emulate",
-            "--steps",
-            "50",
-        ])
-        .output()
-        .unwrap();
+    let out = snn_place().args(emulate("kapoho-point")).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains(
-            "; priced with Loihi 1's per-event energies (none are published for Loihi 2)"
-        ),
-        "{text}"
-    );
+    let mark = "; priced with Loihi 1's per-event energies (none are published for Loihi 2)";
+    assert!(text.contains(mark), "{text}");
     // On a Loihi 1 board the energy is the chip's own: no mark.
-    let r = report(&[
-        path.to_str().unwrap(),
-        "-t",
-        "nahuku8",
-        "--emulate",
-        "--steps",
-        "50",
-    ]);
+    let r = report(&emulate("nahuku8"));
     assert!(r["emulation"]["energy_per_step_uj"]
         .get("constants")
         .is_none());
