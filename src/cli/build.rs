@@ -31,7 +31,8 @@ pub(crate) struct FrontendOut {
     #[arg(short, long, value_name = "PRESET|FILE", default_value = DEFAULT_PRESET)]
     pub(crate) topology: String,
     /// How blocks' axons and synapse memory are counted: population (nengo-loihi 1.1's: pop32 axons
-    /// for convolutions) or discrete (one axon per source neuron, snn-place's earlier model).
+    /// for convolutions) or discrete (one axon per source neuron, snn-place's earlier model). Layer
+    /// descriptions and Keras models only: `import nir` counts a NIR file's weights as they are.
     #[arg(long, value_name = "MODEL", default_value = "population", value_parser = ["population", "discrete"])]
     pub(crate) axons: String,
 }
