@@ -196,6 +196,8 @@ impl Allocator for Portfolio {
             .map(|nets| HyperGraph::new(&g, nets, net.n_blocks()));
 
         let seed = ctx.seed;
+        // Refining the second and third best METIS tries as well found nothing lower on `gen layered
+        // --blocks 3910` and took 1.6x the time: one METIS start.
         let starts = [metis_best, &greedy];
         let refined: Vec<Vec<u32>> = starts
             .par_iter()
