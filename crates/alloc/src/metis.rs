@@ -144,7 +144,7 @@ impl Metis {
         cap: u32,
         h: Option<&HyperGraph>,
         ctx: &mut Ctx,
-    ) -> Result<Vec<(i64, Vec<u32>)>, AllocError> {
+    ) -> Result<Vec<Try>, AllocError> {
         let n = graphs[0].n();
         let caps = vec![cap; k as usize];
         // The slack the capacity leaves, as METIS's allowed imbalance (per mille, at most its default 30).
@@ -187,6 +187,9 @@ impl Metis {
     }
 }
 
+/// One METIS try: its cut and the part of each vertex.
+pub type Try = (i64, Vec<u32>);
+
 /// The partition with the lowest cut, ties to the earlier try.
 pub fn best_try<'a>(tries: impl Iterator<Item = (i64, &'a Vec<u32>)>) -> Option<&'a Vec<u32>> {
     let mut best: Option<(i64, &Vec<u32>)> = None;
@@ -226,9 +229,6 @@ impl Allocator for Metis {
         ))
     }
 }
-
-/// One partitioning try: its cost (lower is better) and the part of every vertex.
-pub type Try = (i64, Vec<u32>);
 
 impl Metis {
     /// The partition `allocate` maps onto the board: the graph of the on-chip blocks, the part of each
