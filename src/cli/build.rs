@@ -73,14 +73,7 @@ pub(crate) fn read_text(path: &Path) -> Result<String, Failure> {
 
 /// The per-core limits of `--topology`, as the frontend takes them.
 pub(crate) fn frontend_limits(spec: &str) -> Result<Limits, Failure> {
-    let topo = load_topo(spec)?;
-    let c = topo.core_limits();
-    Ok(Limits {
-        compartments: c.compartments,
-        in_axons: c.in_axons,
-        out_axons: c.out_axons,
-        synapse_bits: c.synapse_bits,
-    })
+    Ok(snn_place::frontend_limits(&load_topo(spec)?))
 }
 
 pub(crate) fn run_build(args: &BuildArgs) -> Result<(), Failure> {
