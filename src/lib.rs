@@ -129,6 +129,26 @@ pub fn frontend_limits(topo: &Topology) -> frontend::Limits {
     }
 }
 
+/// The network a saved placement (`snn-placement/1` text) names when that is not `net`: the usual
+/// mistake behind a placement that does not match its network.
+pub fn placement_names_other_net(text: &[u8], net: &Network) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v["network"].as_str().map(str::to_string))
+        .filter(|name| *name != net.name)
+}
+
+/// `--time-limit`: more than 0 and at most a day.
+pub fn check_time_limit(s: f64) -> Result<f64, String> {
+    if s.is_finite() && s > 0.0 && s <= 86_400.0 {
+        Ok(s)
+    } else {
+        Err(format!(
+            "must be more than 0 and at most 86400 seconds (a day), got {s}"
+        ))
+    }
+}
+
 /// The report of a saved placement about to be emulated: the placement checked against `topo` (every
 /// chip usable, cores may be shared), its traffic figures under `traffic`, and `pack` set when a core
 /// holds several blocks.
@@ -353,9 +373,10 @@ fn split_candidate(name: &str) -> (String, Vec<String>, bool) {
     (first, refine, !packs.is_empty())
 }
 
-/// Checks the options before anything runs: known names (an unknown one lists the known ones), no
-/// duplicates, emulator options in range.
-fn check_compare(opts: &CompareOptions) -> Result<Vec<String>, Error> {
+/// The candidates [`compare`] runs, in order (with `pack`, each one that can pack followed by its
+/// `+pack` twin), after checking the options before anything runs: known names (an unknown one lists
+/// the known ones), no duplicates, emulator options in range.
+pub fn compare_candidates(opts: &CompareOptions) -> Result<Vec<String>, Error> {
     opts.emu.check()?;
     let asked: Vec<String> = if opts.candidates.is_empty() {
         AUTO_CANDIDATES.iter().map(|s| s.to_string()).collect()
@@ -462,7 +483,7 @@ fn compare_inner(
     progress: Option<&(dyn Fn(&str) + Sync)>,
 ) -> Result<(Vec<report::Row>, Option<Error>), Error> {
     use rayon::prelude::*;
-    let names = check_compare(opts)?;
+    let names = compare_candidates(opts)?;
     rules(topo, &opts.place)?;
     check_precompute(net, &opts.emu)?;
     // Results come back in candidate order whatever the scheduling; ranking then sorts stably.

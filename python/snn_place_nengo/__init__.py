@@ -1,25 +1,6 @@
-"""A nengo-loihi allocator backed by snn-place: ``allocator=SnnPlace("metis")``."""
+"""The former name of :mod:`snn_place.nengo`, kept so that existing code keeps working:
+``from snn_place_nengo import SnnPlace`` is ``from snn_place.nengo import SnnPlace``."""
 
-from .allocator import (
-    BinaryNotFoundError,
-    DoesNotFitError,
-    SnnPlace,
-    SnnPlaceError,
-    find_binary,
-)
-from .advise import advise
-from .export import block_ids, block_rates_from_ensemble_rates, export_model, host_loop_paths
-
-__all__ = [
-    "BinaryNotFoundError",
-    "advise",
-    "DoesNotFitError",
-    "SnnPlace",
-    "SnnPlaceError",
-    "block_ids",
-    "block_rates_from_ensemble_rates",
-    "export_model",
-    "find_binary",
-    "host_loop_paths",
-]
-__version__ = "0.1.0"
+from snn_place import __version__
+from snn_place.nengo import *  # noqa: F401,F403
+from snn_place.nengo import __all__
