@@ -80,6 +80,9 @@ pub struct Options {
     pub pack: bool,
     /// The traffic model the traffic-aware allocators, refiners and the ILP minimise.
     pub traffic: hardware::TrafficModel,
+    /// Spread over every usable chip (all of `chips`) instead of the fewest that hold the network
+    /// (nengo-loihi's `PartitionInterchip`); traffic-aware allocators only.
+    pub spread: bool,
 }
 
 impl Default for Options {
@@ -95,6 +98,7 @@ impl Default for Options {
             solver: alloc::ilp::Backend::Microlp,
             pack: false,
             traffic: hardware::TrafficModel::Unicast,
+            spread: false,
         }
     }
 }
@@ -233,13 +237,20 @@ fn build_allocator(opts: &Options) -> Result<Box<dyn Allocator>, Error> {
     };
     let allocator = alloc::pipeline_with(&opts.allocator, &opts.refine, &ilp)
         .map_err(|e| Error::Options(e.to_string()))?;
+    if opts.spread && UNPACKABLE.contains(&opts.allocator.as_str()) {
+        return Err(Error::Options(format!(
+            "--spread does not apply to {}: it fixes the chip order itself (spread with portfolio, \
+             greedy-interchip, metis or ilp)",
+            opts.allocator
+        )));
+    }
     if !opts.pack {
         return Ok(allocator);
     }
     if UNPACKABLE.contains(&opts.allocator.as_str()) {
         return Err(Error::Options(format!(
             "--pack does not apply to {}: it keeps nengo-loihi's one block per core (pack with \
-             greedy-interchip, metis or ilp)",
+             portfolio, greedy-interchip, metis or ilp)",
             opts.allocator
         )));
     }
@@ -257,6 +268,7 @@ pub fn place(net: &Network, topo: &Topology, opts: &Options) -> Result<(Placemen
     let mut ctx = Ctx::new(opts.seed, rules);
     ctx.deadline = opts.deadline;
     ctx.traffic = opts.traffic;
+    ctx.spread = opts.spread;
     let start = Instant::now();
     let placement = allocator.allocate(net, topo, &mut ctx)?;
     let elapsed = start.elapsed().as_secs_f64();

@@ -41,7 +41,7 @@ EXTERNALS = [
     "mtkahypar-quality",
     "mtkahypar-highest-quality",
 ]
-DEFAULT_ALLOCATORS = "greedy-interchip,metis,metis --refine fm"
+DEFAULT_ALLOCATORS = "greedy-interchip,metis,metis --refine fm,portfolio"
 REFERENCE = "metis-kway"
 INT32_MAX = 2**31 - 1
 

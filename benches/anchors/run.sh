@@ -5,7 +5,7 @@
 #
 #   --large            also place `snn-place gen layered --blocks 97983 --seed 1` (766 chips; slow)
 #   --allocators LIST  snn-place allocators, comma-separated, each may carry flags
-#                      (default: anchors.py's "greedy-interchip,metis,metis --refine fm")
+#                      (default: anchors.py's "greedy-interchip,metis,metis --refine fm,portfolio")
 #   --timeout SECONDS  stop any external partitioner that runs longer (default: none)
 #
 # Sets up benches/anchors/.venv (python3 -m venv; pip install numpy kahip mtkahypar pymetis) if

@@ -121,6 +121,7 @@ def place(
     window=_native.DEFAULT_WINDOW,
     solver="microlp",
     pack=False,
+    spread=False,
     traffic="unicast",
     emulate=False,
     steps=1000,
@@ -134,8 +135,9 @@ def place(
     Parameters are the command line's options: ``allocator`` (default ``"portfolio"``;
     :func:`allocators` lists them; ``"auto"`` emulates every candidate and keeps the fastest), ``refine``
     (e.g. ``["fm"]``), ``chips`` (use chips ``0..chips``), ``seed``, ``objective``, ``time_limit``
-    (seconds; the ILP gets 10 s by default), ``window``, ``solver``, ``pack``, ``traffic``
-    (``"unicast"`` or ``"multicast"``). With ``emulate=True`` the placement is also emulated
+    (seconds; the ILP gets 10 s by default), ``window``, ``solver``, ``pack``, ``spread`` (use every
+    one of the usable chips, as nengo-loihi's ``PartitionInterchip``), ``traffic`` (``"unicast"`` or
+    ``"multicast"``). With ``emulate=True`` the placement is also emulated
     (``steps``, ``precompute``, ``steps_per_inference``) and the report carries the ``emulation``
     object; ``progress(steps_done, steps_total)`` is then called as it runs. ``out`` writes the
     placement file as ``--out`` does.
@@ -155,6 +157,7 @@ def place(
         window,
         solver,
         pack,
+        spread,
         traffic,
         emulate,
         steps,

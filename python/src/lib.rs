@@ -442,7 +442,7 @@ fn emulate_with(
 /// `snn-place [options] NET`: places the network; returns the placement and the report as JSON text.
 #[pyfunction]
 #[pyo3(signature = (net, topology, allocator, refine, chips, seed, objective, time_limit, window,
-    solver, pack, traffic, emulate, steps, precompute, steps_per_inference, out, progress))]
+    solver, pack, spread, traffic, emulate, steps, precompute, steps_per_inference, out, progress))]
 #[allow(clippy::too_many_arguments)]
 fn place(
     py: Python<'_>,
@@ -457,6 +457,7 @@ fn place(
     window: usize,
     solver: &str,
     pack: bool,
+    spread: bool,
     traffic: &str,
     emulate: bool,
     steps: u32,
@@ -500,6 +501,7 @@ fn place(
             solver,
             pack,
             traffic,
+            spread,
         };
         let placed = if allocator == "auto" {
             let copts = snn_place::CompareOptions {
@@ -556,7 +558,14 @@ fn emulate(
         // The placement must fit this topology before any figure is computed from it.
         let mut report = snn_place::saved_placement_report(&n, &t, &placement, traffic)
             .map_err(|e| bad(anyhow!(e)))?;
-        emulate_with(&n, &t, &placement, &emu.options(traffic), &mut report, &progress)?;
+        emulate_with(
+            &n,
+            &t,
+            &placement,
+            &emu.options(traffic),
+            &mut report,
+            &progress,
+        )?;
         Ok(to_json(&report))
     });
     progress.finish(result)
@@ -753,7 +762,9 @@ fn with_source(e: anyhow::Error, source: &Option<String>) -> anyhow::Error {
 #[pyo3(signature = (kind, blocks, seed))]
 fn generate(py: Python<'_>, kind: String, blocks: usize, seed: u64) -> PyResult<Net> {
     run(py, move || {
-        let kind: frontend::GenKind = kind.parse().map_err(|e: frontend::GenError| bad(anyhow!(e)))?;
+        let kind: frontend::GenKind = kind
+            .parse()
+            .map_err(|e: frontend::GenError| bad(anyhow!(e)))?;
         let opts = frontend::GenOptions { kind, blocks, seed };
         let net = frontend::generate(&opts).map_err(|e| bad(anyhow!(e)))?;
         Ok(Net::new(net, None))

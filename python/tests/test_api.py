@@ -48,6 +48,7 @@ PLACE_CASES = [
     (CONV, ["--allocator", "metis", "--refine", "fm", "--chips", "2"], dict(allocator="metis", refine=["fm"], chips=2)),
     (CONV, ["--allocator", "metis", "--pack", "--traffic", "multicast"], dict(allocator="metis", pack=True, traffic="multicast")),
     (RESNET, ["--allocator", "greedy-interchip", "--topology", "nahuku8"], dict(allocator="greedy-interchip", topology="nahuku8")),
+    (CONV, ["--chips", "4", "--spread"], dict(chips=4, spread=True)),
     (FF3, ["--allocator", "ilp", "--topology", BOARD, "--objective", "max-link"], dict(allocator="ilp", topology=BOARD, objective="max-link")),
 ]
 
@@ -243,6 +244,7 @@ ERROR_CASES = [
     (["--topology", fixture("broken", "zero-chips-topology.json"), FF3], lambda: snn_place.place(FF3, fixture("broken", "zero-chips-topology.json")), BadInputError),
     (["--chips", "40", FF3], lambda: snn_place.place(FF3, chips=40), BadInputError),
     (["--pack", "--allocator", "greedy", FF3], lambda: snn_place.place(FF3, allocator="greedy", pack=True), BadInputError),
+    (["--spread", "--allocator", "round-robin", FF3], lambda: snn_place.place(FF3, allocator="round-robin", spread=True), BadInputError),
     (["--emulate", "--precompute", RESNET], lambda: snn_place.place(RESNET, emulate=True, precompute=True), BadInputError),
     (["--topology", BOARD, "--chips", "1", FF3], lambda: snn_place.place(FF3, BOARD, chips=1), DoesNotFitError),
     (["--topology", BOARD, "--chips", "1", "--allocator", "greedy", FF3], lambda: snn_place.place(FF3, BOARD, "greedy", chips=1), DoesNotFitError),

@@ -87,9 +87,8 @@ pub(crate) fn parse_time_limit(s: &str) -> Result<f64, String> {
     let x: f64 = s
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    snn_place::check_time_limit(x).map_err(|_| {
-        format!("must be more than 0 and at most 86400 seconds (a day), got {s}")
-    })
+    snn_place::check_time_limit(x)
+        .map_err(|_| format!("must be more than 0 and at most 86400 seconds (a day), got {s}"))
 }
 
 /// `--window`: at least one block.

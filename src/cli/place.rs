@@ -62,6 +62,10 @@ pub(crate) struct PlaceArgs {
     /// Also emulate the placement and report the time per timestep, e.g. --emulate --steps 500.
     #[arg(long)]
     pub(crate) emulate: bool,
+    /// Spread the network over all usable chips (all of --chips N) instead of the fewest that hold it,
+    /// as nengo-loihi's PartitionInterchip does; not with greedy or round-robin.
+    #[arg(long)]
+    pub(crate) spread: bool,
     /// Let several blocks share a core (summed limits, at most the topology's core.max_blocks),
     /// blocks that talk first; not with greedy or round-robin (nengo-loihi's one block per core).
     #[arg(long)]
@@ -96,6 +100,7 @@ pub(crate) fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
         solver: args.solver,
         pack: args.pack,
         traffic: args.emu.traffic,
+        spread: args.spread,
     };
     let placed = if args.allocator == "auto" {
         place_auto(&net, &topo, opts, args)

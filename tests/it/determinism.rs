@@ -122,6 +122,13 @@ fn every_allocator_refiner_emulator_and_compare_is_thread_count_independent() {
         &["-a", "greedy-interchip", "--refine", "fm", net],
         Some(&gfm),
     );
+    // The default's starts run in parallel, and its flow refinement runs disjoint pairs of chips in
+    // parallel; spread over every chip and under multicast too.
+    let spread = dir.path().join("p-spread");
+    same_at_1_and_2_threads(
+        &["--spread", "--traffic", "multicast", "--seed", "2", net],
+        Some(&spread),
+    );
     // Packing and the multicast model: the local search and METIS's two graphs, in parallel tries.
     let packed = dir.path().join("p-pack");
     same_at_1_and_2_threads(

@@ -24,12 +24,6 @@ pub struct FmConfig {
     pub min_patience: usize,
     /// Passes at most; refinement stops earlier when a pass gains nothing.
     pub max_passes: usize,
-    /// Whether a move into a full part may be made as a swap that loses traffic, to climb out of a local
-    /// minimum (the pass rolls back to its best prefix anyway). Without it only swaps that gain are made,
-    /// and on a board with no free core at all (every chip full) a pass can make no move that does not
-    /// gain at once: measured on a nengo-loihi ensemble-array model of 2,176 blocks on 17 full chips,
-    /// FM then left METIS's cut as it was.
-    pub climb_swaps: bool,
 }
 
 impl Default for FmConfig {
@@ -37,7 +31,6 @@ impl Default for FmConfig {
         FmConfig {
             min_patience: 50,
             max_passes: 16,
-            climb_swaps: std::env::var("CLIMB").is_ok(),
         }
     }
 }
@@ -182,10 +175,10 @@ pub fn refine(
                     moved: &moved,
                     pass,
                     best_gain: &best_gain,
-                    need: if cfg.climb_swaps { i64::MIN } else { -gain },
+                    need: -gain,
                 };
                 match best_swap_partner(g, part, &candidates, v, from, to, &size, cap) {
-                    Some((u, gu)) if gain + gu > 0 || cfg.climb_swaps => {
+                    Some((u, gu)) if gain + gu > 0 => {
                         step.push((u, from));
                         step_gain += gu;
                     }

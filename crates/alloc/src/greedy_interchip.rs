@@ -19,7 +19,7 @@ use snn_placement::Placement;
 
 use crate::mapping::place_parts;
 use crate::partition::{on_chip_edges, BlockGraph};
-use crate::{check_fits, AllocError, Allocator, Ctx};
+use crate::{chips_to_use, fill_per_chip, AllocError, Allocator, Ctx};
 
 /// See the module docs.
 #[derive(Copy, Clone, Debug, Default)]
@@ -139,8 +139,8 @@ impl Allocator for GreedyInterchip {
         topo: &Topology,
         ctx: &mut Ctx,
     ) -> Result<Placement, AllocError> {
-        let k = check_fits(net, topo, &ctx.rules)?;
-        let part = GreedyInterchip::assign(net, topo.cores_per_chip());
+        let k = chips_to_use(net, topo, ctx)?;
+        let part = GreedyInterchip::assign(net, fill_per_chip(net, topo, ctx, k));
         let g = BlockGraph::new(net, &Adjacency::new(net));
         Ok(place_parts(
             net,

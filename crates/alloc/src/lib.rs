@@ -62,6 +62,9 @@ pub struct Ctx {
     /// per original source block, so that the multicast objective stays exact. `None`: build them from
     /// the network ([`Ctx::nets`]).
     pub packed_nets: Option<Arc<Nets>>,
+    /// Spread the network over every usable chip instead of the fewest that hold it (nengo-loihi's
+    /// `PartitionInterchip`): more chips, each less full, can carry less traffic between them.
+    pub spread: bool,
 }
 
 impl Ctx {
@@ -74,6 +77,7 @@ impl Ctx {
             ilp: None,
             traffic: TrafficModel::Unicast,
             packed_nets: None,
+            spread: false,
         }
     }
 
@@ -262,6 +266,29 @@ pub fn pipeline_with(
         }));
     }
     Ok(Box::new(Pipeline { start, refiners }))
+}
+
+/// How many chips a traffic-aware allocator partitions into: the fewest that hold the network
+/// ([`check_fits`]), or with [`Ctx::spread`] every usable chip.
+pub fn chips_to_use(net: &Network, topo: &Topology, ctx: &Ctx) -> Result<u32, AllocError> {
+    let fewest = check_fits(net, topo, &ctx.rules)?;
+    Ok(if ctx.spread {
+        ctx.rules.chips.min(topo.n_chips()).max(fewest)
+    } else {
+        fewest
+    })
+}
+
+/// The blocks per chip a greedy chip-filling start uses for `k` chips: a full chip, or under
+/// [`Ctx::spread`] an even share, so that it fills all `k`.
+pub fn fill_per_chip(net: &Network, topo: &Topology, ctx: &Ctx, k: u32) -> u32 {
+    if ctx.spread {
+        (net.n_on_chip() as u64)
+            .div_ceil(k.max(1) as u64)
+            .clamp(1, topo.cores_per_chip() as u64) as u32
+    } else {
+        topo.cores_per_chip()
+    }
 }
 
 /// The checks every allocator makes first: each on-chip block fits one core, and (one block per core) the

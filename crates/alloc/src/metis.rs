@@ -24,7 +24,7 @@ use crate::hyper::{self, HyperGraph, HYPER_PASSES};
 use crate::mapping::place_parts;
 use crate::multilevel::{self, VCYCLES};
 use crate::partition::BlockGraph;
-use crate::{check_fits, AllocError, Allocator, Ctx};
+use crate::{chips_to_use, AllocError, Allocator, Ctx};
 
 /// Serialises calls into METIS (see the module docs).
 static METIS_LOCK: Mutex<()> = Mutex::new(());
@@ -128,6 +128,23 @@ impl Metis {
         h: Option<&HyperGraph>,
         ctx: &mut Ctx,
     ) -> Result<Vec<u32>, AllocError> {
+        let tries = self.partition_tries(graphs, k, cap, h, ctx)?;
+        Ok(best_try(tries.iter().map(|t| (t.0, &t.1)))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Every try of [`Metis::partition`], in order, with its cut (the multicast cut under multicast).
+    /// The seeds are drawn from `ctx.rng` in order, so the first `n` tries of a run with more tries are
+    /// the tries of a run with `n`.
+    pub fn partition_tries(
+        &self,
+        graphs: &[&BlockGraph],
+        k: u32,
+        cap: u32,
+        h: Option<&HyperGraph>,
+        ctx: &mut Ctx,
+    ) -> Result<Vec<(i64, Vec<u32>)>, AllocError> {
         let n = graphs[0].n();
         let caps = vec![cap; k as usize];
         // The slack the capacity leaves, as METIS's allowed imbalance (per mille, at most its default 30).
@@ -166,15 +183,19 @@ impl Metis {
                 Ok((g.cut(&part), part))
             })
             .collect();
-        let mut best: Option<(i64, Vec<u32>)> = None;
-        for t in tries {
-            let (cut, part) = t?;
-            if best.as_ref().is_none_or(|(b, _)| cut < *b) {
-                best = Some((cut, part));
-            }
-        }
-        Ok(best.map(|b| b.1).unwrap_or_default())
+        tries.into_iter().collect()
     }
+}
+
+/// The partition with the lowest cut, ties to the earlier try.
+pub fn best_try<'a>(tries: impl Iterator<Item = (i64, &'a Vec<u32>)>) -> Option<&'a Vec<u32>> {
+    let mut best: Option<(i64, &Vec<u32>)> = None;
+    for (cut, part) in tries {
+        if best.is_none_or(|(b, _)| cut < b) {
+            best = Some((cut, part));
+        }
+    }
+    best.map(|b| b.1)
 }
 
 impl Allocator for Metis {
@@ -215,11 +236,24 @@ impl Metis {
         topo: &Topology,
         ctx: &mut Ctx,
     ) -> Result<(BlockGraph, Vec<u32>, u32), AllocError> {
-        let fewest = check_fits(net, topo, &ctx.rules)?;
+        let (g, tries, k) = self.parts_tries(net, topo, ctx)?;
+        let part = best_try(tries.iter().map(|t| (t.0, &t.1)))
+            .cloned()
+            .unwrap_or_default();
+        Ok((g, part, k))
+    }
+
+    /// [`Metis::parts`] with every try (see [`Metis::partition_tries`]) instead of the best.
+    pub fn parts_tries(
+        &self,
+        net: &Network,
+        topo: &Topology,
+        ctx: &mut Ctx,
+    ) -> Result<(BlockGraph, Vec<(i64, Vec<u32>)>, u32), AllocError> {
         // `--chips N` is a ceiling, as nengo-loihi's `n_chips` and the other allocators treat it: the
         // fewest chips that hold the network keep the most traffic on chip; the mapping then uses only
-        // chips 0..N.
-        let k = fewest.max(1);
+        // chips 0..N. With `--spread`, all N.
+        let k = chips_to_use(net, topo, ctx)?.max(1);
         let g = BlockGraph::new(net, &Adjacency::new(net));
         // Under multicast, half the tries partition the unicast graph and half the graph with the
         // destinations of each small net joined too (see `multicast_graph`): neither wins on every
@@ -233,8 +267,8 @@ impl Metis {
         };
         let mut graphs = vec![&g];
         graphs.extend(clique.as_ref());
-        let part = self.partition(&graphs, k, topo.cores_per_chip(), h.as_ref(), ctx)?;
-        Ok((g, part, k))
+        let tries = self.partition_tries(&graphs, k, topo.cores_per_chip(), h.as_ref(), ctx)?;
+        Ok((g, tries, k))
     }
 }
 

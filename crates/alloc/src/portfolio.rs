@@ -26,16 +26,18 @@ use crate::hyper::{self, HyperGraph, HYPER_PASSES};
 use crate::mapping::place_parts;
 use crate::multilevel::{self, VCYCLES};
 use crate::partition::{on_chip_edges, BlockGraph};
-use crate::{check_fits, AllocError, Allocator, Ctx, GreedyInterchip, Metis};
+use rayon::prelude::*;
+
+use crate::metis::best_try;
+use crate::{chips_to_use, fill_per_chip, AllocError, Allocator, Ctx, GreedyInterchip, Metis};
 
 /// See the module docs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Portfolio {
-    /// METIS tries of the METIS start (as `metis`).
-    pub metis_tries: u32,
     pub fm: FmConfig,
     pub flow: FlowConfig,
-    /// The region shares flow refinement runs with, in turn (see [`FlowConfig::region`]).
+    /// The region shares flow refinement runs with, in turn (see [`FlowConfig::region`]): a small region
+    /// finds more cuts that fit, a large one cuts further from today's boundary.
     pub regions: Vec<f64>,
     /// Refinement turns (FM, V-cycles, flows) per start at most.
     pub turns: usize,
@@ -44,18 +46,27 @@ pub struct Portfolio {
 impl Default for Portfolio {
     fn default() -> Portfolio {
         Portfolio {
-            metis_tries: std::env::var("PF_TRIES").ok().and_then(|x| x.parse().ok()).unwrap_or(Metis::default().tries),
             fm: FmConfig::default(),
             flow: FlowConfig::default(),
-            regions: std::env::var("REGIONS").ok().map(|x| x.split(',').map(|y| y.parse().unwrap()).collect()).unwrap_or(vec![0.5, 0.9]),
+            // Measured on the 2,176-block ensemble array at zero slack: 0.5 alone 8,978 inter-chip
+            // spikes, 0.75 alone 9,262, 0.5 then 0.9 8,948-8,998; on `gen layered`/`gen random` nets the
+            // second region adds little and costs about a third more time.
+            regions: vec![0.5, 0.9],
             turns: 4,
         }
     }
 }
 
-/// A candidate partition: which start it came from, and the parts.
-struct Candidate {
-    part: Vec<u32>,
+/// METIS tries the portfolio's METIS start runs: more on small nets, where a try is cheap and the
+/// spread between seeds is a few percent (measured on `gen layered --blocks 3910`: 14,309 inter-chip
+/// spikes with 4 tries, 14,120 with 16), never fewer than `metis --refine fm`'s 4, whose tries are
+/// the first ones.
+fn metis_tries(n: usize) -> u32 {
+    match n {
+        0..=8_000 => 16,
+        8_001..=32_000 => 8,
+        _ => Metis::default().tries,
+    }
 }
 
 impl Portfolio {
@@ -75,30 +86,22 @@ impl Portfolio {
                 break;
             }
             let before = g.cut(part);
-            let a = fm::refine(g, part, caps, &self.fm, expired);
-            let vflow = FlowConfig { region: self.regions[0], ..self.flow };
-            let b = multilevel::vcycles_with_flows(
+            fm::refine(g, part, caps, &self.fm, expired);
+            multilevel::vcycles(
                 g,
                 part,
                 caps,
                 VCYCLES,
                 seed.wrapping_add(turn as u64),
                 &self.fm,
-                std::env::var("VFLOW").is_ok().then_some(&vflow),
                 expired,
             );
-            if std::env::var("PF_DEBUG").is_ok() {
-                eprintln!("turn {turn} fm {} -> {} vcycles -> {}", a.cut_before, a.cut_after, b.cut_after);
-            }
-            for region in &self.regions {
+            for &region in &self.regions {
                 let cfg = FlowConfig {
-                    region: *region,
+                    region,
                     ..self.flow
                 };
-                let st = flow::refine(g, part, caps, &cfg, expired);
-                if std::env::var("PF_DEBUG").is_ok() {
-                    eprintln!("turn {turn} region {region}: {st:?}");
-                }
+                flow::refine(g, part, caps, &cfg, expired);
             }
             if g.cut(part) >= before {
                 break;
@@ -149,70 +152,73 @@ impl Allocator for Portfolio {
         topo: &Topology,
         ctx: &mut Ctx,
     ) -> Result<Placement, AllocError> {
-        let k = check_fits(net, topo, &ctx.rules)?.max(1);
+        let k = chips_to_use(net, topo, ctx)?.max(1);
         let caps = vec![topo.cores_per_chip(); k as usize];
         let deadline = ctx.deadline;
         let expired = move || deadline.is_some_and(|d| std::time::Instant::now() >= d);
         let multicast = ctx.traffic == TrafficModel::Multicast;
         let nets = multicast.then(|| ctx.nets(net));
 
-        // The METIS start, exactly as `metis --refine fm` with this seed computes it.
+        // The METIS start: its first tries are exactly those of `metis --refine fm` with this seed.
         let metis = Metis {
-            tries: self.metis_tries,
+            tries: metis_tries(net.n_on_chip()),
             refine: Some(self.fm),
         };
         let mut metis_ctx = Ctx::new(ctx.seed, ctx.rules);
         metis_ctx.traffic = ctx.traffic;
         metis_ctx.packed_nets = ctx.packed_nets.clone();
         metis_ctx.deadline = ctx.deadline;
+        metis_ctx.spread = ctx.spread;
         let (metis_parts, g) = rayon::join(
-            || metis.parts(net, topo, &mut metis_ctx),
+            || metis.parts_tries(net, topo, &mut metis_ctx),
             || BlockGraph::new(net, &Adjacency::new(net)),
         );
-        let (_, metis_part, _) = metis_parts?;
-        let greedy_part = GreedyInterchip::assign(net, topo.cores_per_chip());
+        let (_, tries, _) = metis_parts?;
+        let as_metis_fm = Metis::default().tries as usize;
+        let metis_fm = best_try(tries.iter().take(as_metis_fm).map(|t| (t.0, &t.1)));
+        let metis_best = best_try(tries.iter().map(|t| (t.0, &t.1)));
+        let (Some(metis_fm), Some(metis_best)) = (metis_fm, metis_best) else {
+            // No on-chip block: nothing to choose.
+            return Ok(place_parts(
+                net,
+                topo,
+                &ctx.rules,
+                &g,
+                &[],
+                k,
+                self.name(),
+                ctx.seed,
+            ));
+        };
+        let greedy = GreedyInterchip::assign(net, fill_per_chip(net, topo, ctx, k));
         let h = nets
             .as_ref()
             .map(|nets| HyperGraph::new(&g, nets, net.n_blocks()));
 
         let seed = ctx.seed;
-        let starts = [metis_part, greedy_part];
-        let refined: Vec<Vec<u32>> = {
-            use rayon::prelude::*;
-            starts
-                .par_iter()
-                .enumerate()
-                .map(|(i, start)| {
-                    let mut part = start.clone();
-                    self.refine(
-                        &g,
-                        h.as_ref(),
-                        &mut part,
-                        &caps,
-                        seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                        &expired,
-                    );
-                    part
-                })
-                .collect()
-        };
-        // Refined candidates first, so a tie keeps the refined partition; the starts guarantee the floor.
-        let candidates: Vec<Candidate> = refined
-            .into_iter()
-            .chain(starts)
-            .map(|part| Candidate { part })
+        let starts = [metis_best, &greedy];
+        let refined: Vec<Vec<u32>> = starts
+            .par_iter()
+            .enumerate()
+            .map(|(i, start)| {
+                let mut part = start.to_vec();
+                // Each start's own seed for the V-cycles' matchings, derived from the caller's.
+                let seed = seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                self.refine(&g, h.as_ref(), &mut part, &caps, seed, &expired);
+                part
+            })
             .collect();
+        // Refined candidates first, so that a tie keeps the refined partition; then the unrefined starts,
+        // which guarantee the floor: `metis --refine fm`'s partition and `greedy-interchip`'s.
+        let candidates: Vec<&Vec<u32>> = refined.iter().chain([metis_fm, &greedy]).collect();
         let mut best: Option<(f64, usize)> = None;
-        for (i, c) in candidates.iter().enumerate() {
-            let cost = objective(net, &g, &c.part, ctx.traffic, nets.as_deref());
-            if std::env::var("PF_DEBUG").is_ok() {
-                eprintln!("candidate {i}: {cost}");
-            }
+        for (i, part) in candidates.iter().enumerate() {
+            let cost = objective(net, &g, part, ctx.traffic, nets.as_deref());
             if best.is_none_or(|(b, _)| cost < b) {
                 best = Some((cost, i));
             }
         }
-        let part = &candidates[best.map_or(0, |b| b.1)].part;
+        let part = candidates[best.map_or(0, |b| b.1)];
         Ok(place_parts(
             net,
             topo,

@@ -314,3 +314,116 @@ proptest! {
         }
     }
 }
+
+/// A board whose chips the on-chip blocks fill exactly (no free core: single moves are impossible), with
+/// random traffic between them.
+fn arb_full_board() -> impl Strategy<Value = (Network, Topology)> {
+    (1u32..4, 1u32..3, 1u32..3, 1u32..5).prop_flat_map(|(cx, cy, tiles, cpt)| {
+        let n = (cx * cy * tiles * cpt) as usize;
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                0.0f64..50.0,
+            ),
+            0..4 * n + 1,
+        )
+        .prop_map(move |edges| {
+            let blocks = (0..n).map(|i| Block::new(format!("b{i}"), 10)).collect();
+            let edges = edges
+                .iter()
+                .map(|(s, d, w)| {
+                    Edge::new(BlockId(s.index(n) as u32), BlockId(d.index(n) as u32), *w)
+                })
+                .collect();
+            let topo = Topology::new(
+                "full",
+                Grid { x: cx, y: cy },
+                Grid { x: tiles, y: 1 },
+                cpt,
+                CoreLimits::LOIHI,
+                CostModel::default(),
+            )
+            .unwrap();
+            (Network::new("full", blocks, edges).unwrap(), topo)
+        })
+    })
+}
+
+/// The objective a run minimised: inter-chip spikes, or the multicast cut.
+fn objective(net: &Network, topo: &Topology, p: &Placement, traffic: TrafficModel) -> f64 {
+    let m = Metrics::compute(net, topo, p);
+    match traffic {
+        TrafficModel::Multicast => m.multicast_spikes,
+        _ => m.interchip_spikes,
+    }
+}
+
+/// Checks the default allocator against `greedy-interchip` and `metis --refine fm` with the same seed,
+/// traffic model and spread: valid, and never more of the objective.
+fn check_portfolio(
+    net: &Network,
+    topo: &Topology,
+    rules: Rules,
+    seed: u64,
+    traffic: TrafficModel,
+    spread: bool,
+) -> Result<(), TestCaseError> {
+    let ctx = || {
+        let mut c = Ctx::new(seed, rules);
+        c.traffic = traffic;
+        c.spread = spread;
+        c
+    };
+    let p = match by_name("portfolio")
+        .unwrap()
+        .allocate(net, topo, &mut ctx())
+    {
+        Ok(p) => p,
+        Err(AllocError::Infeasible { .. }) | Err(AllocError::Block(_)) => return Ok(()),
+        Err(e) => return Err(TestCaseError::fail(format!("portfolio: {e}"))),
+    };
+    p.validate(net, topo, &rules)
+        .map_err(|e| TestCaseError::fail(format!("portfolio: {e}")))?;
+    let ours = objective(net, topo, &p, traffic);
+    for (name, refine) in [
+        ("greedy-interchip", vec![]),
+        ("metis", vec!["fm".to_string()]),
+    ] {
+        let other = pipeline(name, &refine)
+            .unwrap()
+            .allocate(net, topo, &mut ctx())
+            .unwrap();
+        let theirs = objective(net, topo, &other, traffic);
+        prop_assert!(
+            ours <= theirs + 1e-9 * (1.0 + theirs),
+            "portfolio {ours} > {name} {theirs} ({traffic:?}, spread {spread})"
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn portfolio_is_never_worse_than_greedy_interchip_or_metis_fm(
+        (net, topo, chips) in arb_case(),
+        seed in 0u64..4,
+        multicast in any::<bool>(),
+        spread in any::<bool>(),
+    ) {
+        let traffic = if multicast { TrafficModel::Multicast } else { TrafficModel::Unicast };
+        check_portfolio(&net, &topo, Rules { chips, packing: false }, seed, traffic, spread)?;
+    }
+
+    #[test]
+    fn portfolio_is_never_worse_on_boards_without_a_free_core(
+        (net, topo) in arb_full_board(),
+        seed in 0u64..4,
+        multicast in any::<bool>(),
+    ) {
+        let traffic = if multicast { TrafficModel::Multicast } else { TrafficModel::Unicast };
+        check_portfolio(&net, &topo, Rules::for_topology(&topo), seed, traffic, false)?;
+    }
+}

@@ -31,6 +31,7 @@ _ARGS = {
     "--solver": ("solver", str),
     "--traffic": ("traffic", str),
     "--pack": ("pack", None),
+    "--spread": ("spread", None),
 }
 
 
@@ -85,7 +86,8 @@ class SnnPlace(Allocator):
         The allocator's seed.
     extra_args : sequence of str
         More options in the command line's spelling, e.g. ``("--refine", "fm")`` (``--refine``,
-        ``--objective``, ``--time-limit``, ``--window``, ``--solver``, ``--traffic``, ``--pack``).
+        ``--objective``, ``--time-limit``, ``--window``, ``--solver``, ``--traffic``, ``--pack``,
+        ``--spread``).
     ensemble_rates : dict, optional
         ``{nengo.Ensemble: rates in Hz}``, as for ``GreedyInterchip``; without it every axon
         counts as active, as in nengo-loihi's own estimate.
@@ -95,7 +97,7 @@ class SnnPlace(Allocator):
     chips : "fewest" or "all"
         "fewest" (default): ``n_chips`` is a ceiling, as for ``Greedy`` and ``GreedyInterchip``;
         the model goes on the fewest chips that fit. "all": spread over all ``n_chips`` chips
-        (snn-place's ``--chips n_chips``), as ``PartitionInterchip`` does.
+        (``snn_place.place(chips=n_chips, spread=True)``), as ``PartitionInterchip`` does.
     pack : bool
         snn-place's ``--pack``: several blocks may share a core (their compartments, axons and
         synapse memory summed within one core's limits, at most 16 blocks); the board's cores then
@@ -111,7 +113,7 @@ class SnnPlace(Allocator):
 
     def __init__(
         self,
-        allocator="metis",
+        allocator="portfolio",
         topology="nahuku32",
         binary=None,
         seed=0,
@@ -197,7 +199,7 @@ class SnnPlace(Allocator):
         topology = snn_place.load_topology(self.topology)
         n_chips = int(n_chips)
 
-        def run(chips):
+        def run(chips, spread=False):
             try:
                 return snn_place.place(
                     net,
@@ -206,6 +208,7 @@ class SnnPlace(Allocator):
                     chips=chips,
                     seed=self.seed,
                     pack=self.pack,
+                    spread=spread,
                     **self.options,
                 )
             except DoesNotFitError as e:
@@ -216,10 +219,12 @@ class SnnPlace(Allocator):
 
         if self.chips == "all":
             # every one of the n_chips chips, as nengo-loihi's PartitionInterchip does
-            placement, report = run(n_chips)
+            # (greedy and round-robin fix the chip order themselves and take no spread)
+            fixed_order = self.allocator in ("greedy", "round-robin")
+            placement, report = run(n_chips, spread=not fixed_order)
         else:
             # n_chips is a ceiling, as for nengo-loihi's Greedy and GreedyInterchip: place on the
-            # fewest chips that fit (chips=N fills all N chips)
+            # fewest chips that fit (chips=N is a ceiling too)
             try:
                 placement, report = run(None)
             except DoesNotFitError as whole_topology:
