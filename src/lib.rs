@@ -40,8 +40,10 @@
 use std::time::Instant;
 
 mod advise;
+mod write;
 
 pub use advise::{advice_json, advise, moved_on_chip, Advice, AdviseOptions, Figures, Remedy};
+pub use write::write_atomic;
 
 pub use snn_alloc as alloc;
 pub use snn_emu as emu;

@@ -87,19 +87,6 @@ def load_topology(spec=DEFAULT_TOPOLOGY):
     raise TypeError(f"a topology is a preset, a path or a dict, not {type(spec).__name__}")
 
 
-def _placement(p):
-    """A placement for the extension: the bytes of its JSON, or its path."""
-    if isinstance(p, dict):
-        return json.dumps(p).encode()
-    if isinstance(p, (bytes, bytearray)):
-        return bytes(p)
-    if _is_text(p):
-        return p.encode()
-    if isinstance(p, (str, os.PathLike)):
-        return os.fspath(p)
-    raise TypeError(f"a placement is a dict or a path, not {type(p).__name__}")
-
-
 def _names(x):
     if x is None:
         return []
@@ -190,7 +177,7 @@ def emulate(
     report = _native.emulate(
         read_net(net),
         load_topology(topology),
-        _placement(placement),
+        _source(placement, "a placement"),
         steps,
         seed,
         precompute,
@@ -269,7 +256,7 @@ def advise(
     advice = _native.advise(
         read_net(net),
         load_topology(topology),
-        None if placement is None else _placement(placement),
+        None if placement is None else _source(placement, "a placement"),
         DEFAULT_ALLOCATOR if allocator is None else str(allocator),
         seed,
         steps,
@@ -280,27 +267,23 @@ def advise(
     return json.loads(advice)
 
 
-def _text(source, what):
-    """JSON text and the file it came from (for error messages)."""
+def _source(source, what):
+    """An input for the extension: its bytes (from a dict or JSON text), or its path."""
     if isinstance(source, dict):
-        return json.dumps(source), None
+        return json.dumps(source).encode()
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source)
     if _is_text(source):
-        return source, None
+        return source.encode()
     if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        try:
-            with open(path, encoding="utf-8") as f:
-                return f.read(), path
-        except OSError as e:
-            raise BadInputError(f"{path}: {e.strerror or e}") from e
+        return os.fspath(source)
     raise TypeError(f"{what} is a path, a dict or JSON text, not {type(source).__name__}")
 
 
 def build_layers(layers, topology=DEFAULT_TOPOLOGY):
     """A network from an ``snn-layers/1`` layer description (a path, a dict or JSON text), every layer
     split into blocks that fit one core of ``topology``: ``snn-place build``. Returns a :class:`Net`."""
-    text, source = _text(layers, "a layer description")
-    return _native.build_layers(text, load_topology(topology), source)
+    return _native.build_layers(_source(layers, "a layer description"), load_topology(topology))
 
 
 def import_keras(
@@ -310,8 +293,8 @@ def import_keras(
     text, its dict, or a path to the file. ``rate`` and ``input_rate`` are the mean spikes per neuron
     and per input value per timestep. Approximations are reported as :class:`SnnPlaceWarning`.
     Returns a :class:`Net`."""
-    text, source = _text(model, "a Keras model")
-    net, notes = _native.import_keras(text, load_topology(topology), rate, input_rate, source)
+    model = _source(model, "a Keras model")
+    net, notes, source = _native.import_keras(model, load_topology(topology), rate, input_rate)
     for note in notes:
         warnings.warn(f"{source + ': ' if source else ''}{note}", SnnPlaceWarning, stacklevel=2)
     return net

@@ -286,31 +286,14 @@ impl Topo {
     }
 }
 
-/// Writes `path` through a temporary file in the same folder, renamed into place once complete, so the
-/// path never holds a half-written file; a new file is readable by all (0644), as the command line's.
+/// Writes `path` atomically, as the command line does (see [`snn_place::write_atomic`]).
 fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), Fail> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let result = (|| -> anyhow::Result<()> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".snn-place-")
-            .suffix(".tmp")
-            .permissions(std::fs::Permissions::from_mode(0o644))
-            .tempfile_in(dir)?;
-        write(tmp.as_file_mut())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path)?;
-        Ok(())
-    })();
-    result.map_err(|e| Fail {
+    snn_place::write_atomic(path, &|_, _| {}, write).map_err(|e| Fail {
         code: FAILURE,
-        error: e.context(format!("cannot write {}", path.display())),
+        error: anyhow!(e).context(format!("cannot write {}", path.display())),
     })
 }
 
@@ -337,34 +320,49 @@ fn read_net_bytes(py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<Net> {
     })
 }
 
-/// A saved placement: the bytes of an `snn-placement/1` file, or its path.
+/// An input file: its bytes, or its path.
 #[derive(FromPyObject)]
-enum PlacementSource {
-    Text(Vec<u8>),
+enum Source {
+    Bytes(Vec<u8>),
     Path(PathBuf),
 }
 
-impl PlacementSource {
-    /// Reads the placement and matches it to `net`. When it does not match and it names another network,
-    /// the error says so first, as the command line's.
-    fn read(&self, net: &Network) -> Result<Placement, Fail> {
-        let (bytes, source) = match self {
-            PlacementSource::Text(t) => (t.clone(), None),
-            PlacementSource::Path(p) => {
+impl Source {
+    /// The bytes, and the path they were read from (which error messages name first, as the command
+    /// line's do).
+    fn read(&self) -> Result<(Vec<u8>, Option<String>), Fail> {
+        match self {
+            Source::Bytes(b) => Ok((b.clone(), None)),
+            Source::Path(p) => {
                 let shown = p.display().to_string();
                 let bytes = std::fs::read(p).map_err(|e| bad(anyhow!(e).context(shown.clone())))?;
-                (bytes, Some(shown))
+                Ok((bytes, Some(shown)))
             }
-        };
+        }
+    }
+
+    /// The text of a layer description or a Keras model, and where it came from.
+    fn text(&self) -> Result<(String, Option<String>), Fail> {
+        let (bytes, source) = self.read()?;
+        let text = String::from_utf8(bytes).map_err(|e| bad(with_source(anyhow!(e), &source)))?;
+        Ok((text, source))
+    }
+
+    /// Reads a saved placement and matches it to `net`. When it does not match and it names another
+    /// network, the error says so first, as the command line's.
+    fn placement(&self, net: &Network) -> Result<Placement, Fail> {
+        let (bytes, source) = self.read()?;
         read_placement(&bytes[..], net).map_err(|e| {
-            let prefix = source.map(|s| format!("{s}: ")).unwrap_or_default();
             let error = match snn_place::placement_names_other_net(&bytes, net) {
                 Some(other) => anyhow!(e).context(format!(
-                    "{prefix}the placement is for network {other:?}, not {:?}",
+                    "{}the placement is for network {other:?}, not {:?}",
+                    source
+                        .as_ref()
+                        .map(|s| format!("{s}: "))
+                        .unwrap_or_default(),
                     net.name
                 )),
-                None if prefix.is_empty() => anyhow!(e),
-                None => anyhow!(e).context(prefix.trim_end_matches(": ").to_string()),
+                None => with_source(anyhow!(e), &source),
             };
             bad(error)
         })
@@ -535,7 +533,7 @@ fn emulate(
     py: Python<'_>,
     net: &Net,
     topology: &Topo,
-    placement: PlacementSource,
+    placement: Source,
     steps: u32,
     seed: u64,
     precompute: bool,
@@ -554,7 +552,7 @@ fn emulate(
     let (n, t) = (net.net.clone(), topology.topo.clone());
     let result = run(py, || {
         let traffic = traffic_model(&traffic)?;
-        let placement = placement.read(&n)?;
+        let placement = placement.placement(&n)?;
         // The placement must fit this topology before any figure is computed from it.
         let mut report = snn_place::saved_placement_report(&n, &t, &placement, traffic)
             .map_err(|e| bad(anyhow!(e)))?;
@@ -662,7 +660,7 @@ fn advise(
     py: Python<'_>,
     net: &Net,
     topology: &Topo,
-    placement: Option<PlacementSource>,
+    placement: Option<Source>,
     allocator: String,
     seed: u64,
     steps: u32,
@@ -682,7 +680,7 @@ fn advise(
         let traffic = traffic_model(&traffic)?;
         let placement = match &placement {
             Some(source) => {
-                let p = source.read(&n)?;
+                let p = source.placement(&n)?;
                 let rules = snn_place::Rules {
                     chips: t.n_chips(),
                     packing: true,
@@ -707,18 +705,14 @@ fn advise(
     })
 }
 
-/// `snn-place build LAYERS`: a network from an `snn-layers/1` description (JSON text), its blocks split
-/// to fit the topology's cores. `source` names the file in error messages.
+/// `snn-place build LAYERS`: a network from an `snn-layers/1` description (its JSON text or its path),
+/// its blocks split to fit the topology's cores.
 #[pyfunction]
-#[pyo3(signature = (text, topology, source))]
-fn build_layers(
-    py: Python<'_>,
-    text: String,
-    topology: &Topo,
-    source: Option<String>,
-) -> PyResult<Net> {
+#[pyo3(signature = (layers, topology))]
+fn build_layers(py: Python<'_>, layers: Source, topology: &Topo) -> PyResult<Net> {
     let t = topology.topo.clone();
     run(py, move || {
+        let (text, source) = layers.text()?;
         let limits = snn_place::frontend_limits(&t);
         let net = frontend::parse_layers(&text)
             .and_then(|spec| frontend::build(&spec, &limits))
@@ -727,26 +721,26 @@ fn build_layers(
     })
 }
 
-/// `snn-place import keras MODEL`: a Keras 3 `model.to_json()` text as a network, and the notes on what
-/// was approximated.
+/// `snn-place import keras MODEL`: a Keras 3 `model.to_json()` (its text or its path) as a network, the
+/// notes on what was approximated, and the file it came from.
 #[pyfunction]
-#[pyo3(signature = (text, topology, rate, input_rate, source))]
+#[pyo3(signature = (model, topology, rate, input_rate))]
 fn import_keras(
     py: Python<'_>,
-    text: String,
+    model: Source,
     topology: &Topo,
     rate: f64,
     input_rate: f64,
-    source: Option<String>,
-) -> PyResult<(Net, Vec<String>)> {
+) -> PyResult<(Net, Vec<String>, Option<String>)> {
     let t = topology.topo.clone();
     run(py, move || {
+        let (text, source) = model.text()?;
         let limits = snn_place::frontend_limits(&t);
         let opts = frontend::KerasOptions { rate, input_rate };
         let (net, notes) = frontend::keras_to_layers(&text, &opts)
             .and_then(|import| Ok((frontend::build(&import.spec, &limits)?, import.notes)))
             .map_err(|e| bad(with_source(anyhow!(e), &source)))?;
-        Ok((Net::new(net, None), notes))
+        Ok((Net::new(net, None), notes, source))
     })
 }
 

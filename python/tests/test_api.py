@@ -243,6 +243,9 @@ ERROR_CASES = [
     (["--topology", "nope", FF3], lambda: snn_place.place(FF3, "nope"), BadInputError),
     (["--topology", fixture("broken", "zero-chips-topology.json"), FF3], lambda: snn_place.place(FF3, fixture("broken", "zero-chips-topology.json")), BadInputError),
     (["--chips", "40", FF3], lambda: snn_place.place(FF3, chips=40), BadInputError),
+    (["build", fixture("no-such-layers.json")], lambda: snn_place.build_layers(fixture("no-such-layers.json")), BadInputError),
+    (["build", fixture("broken", "layers-bad-add.json")], lambda: snn_place.build_layers(fixture("broken", "layers-bad-add.json")), BadInputError),
+    (["import", "keras", fixture("broken", "keras-cycle.json")], lambda: snn_place.import_keras(fixture("broken", "keras-cycle.json")), BadInputError),
     (["--pack", "--allocator", "greedy", FF3], lambda: snn_place.place(FF3, allocator="greedy", pack=True), BadInputError),
     (["--spread", "--allocator", "round-robin", FF3], lambda: snn_place.place(FF3, allocator="round-robin", spread=True), BadInputError),
     (["--emulate", "--precompute", RESNET], lambda: snn_place.place(RESNET, emulate=True, precompute=True), BadInputError),
@@ -281,8 +284,6 @@ def test_errors_of_python_arguments():
         snn_place.generate("square", 100)
     with pytest.raises(OverflowError):
         snn_place.place(FF3, seed=-1)
-    with pytest.raises(BadInputError, match="no-such-layers.json"):
-        snn_place.build_layers("no-such-layers.json")
     # a ValueError too, for code that catches those
     with pytest.raises(ValueError):
         snn_place.place(FF3, allocator="nope")
