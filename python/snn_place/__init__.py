@@ -87,6 +87,23 @@ def load_topology(spec=DEFAULT_TOPOLOGY):
     raise TypeError(f"a topology is a preset, a path or a dict, not {type(spec).__name__}")
 
 
+def _placement_topology(placement, topology):
+    """``topology``, or when it is None the preset the placement names (else the default board)."""
+    if topology is not None:
+        return load_topology(topology)
+    named = None
+    if isinstance(placement, dict):
+        named = placement.get("topology")
+    elif isinstance(placement, (str, os.PathLike)) and not _is_text(placement):
+        try:
+            with open(placement, "rb") as f:
+                named = json.load(f).get("topology")
+        except (OSError, ValueError, AttributeError):
+            pass  # the extension reads it again and says what is wrong
+    presets = {name for name, _ in _native.preset_descriptions()}
+    return load_topology(named if named in presets else DEFAULT_TOPOLOGY)
+
+
 def _names(x):
     if x is None:
         return []
@@ -159,7 +176,7 @@ def place(
 def emulate(
     net,
     placement,
-    topology=DEFAULT_TOPOLOGY,
+    topology=None,
     *,
     steps=1000,
     seed=0,
@@ -170,13 +187,14 @@ def emulate(
 ):
     """Emulate a placement for ``steps`` timesteps: ``snn-place emulate NET --placement P --json``.
 
-    ``placement`` is an ``snn-placement/1`` dict (as :func:`place` returns) or a path to one. Returns
+    ``placement`` is an ``snn-placement/1`` dict (as :func:`place` returns) or a path to one;
+    ``topology`` defaults to the board the placement names when that is a preset. Returns
     the ``snn-report/1`` dict with ``time_per_step_us``, ``energy_per_step_uj`` and the ``emulation``
     object. ``progress(steps_done, steps_total)`` is called as it runs.
     """
     report = _native.emulate(
         read_net(net),
-        load_topology(topology),
+        _placement_topology(placement, topology),
         _source(placement, "a placement"),
         steps,
         seed,
@@ -238,7 +256,7 @@ def compare(
 def advise(
     net,
     placement=None,
-    topology=DEFAULT_TOPOLOGY,
+    topology=None,
     allocator=None,
     *,
     seed=0,
@@ -251,11 +269,12 @@ def advise(
 
     Emulates ``net`` as placed (``placement``: a dict or a path; without it, placed with
     ``allocator``) and with each remedy applied; returns the ``snn-advice/1`` dict, remedies ranked by
-    the time per step they save.
+    the time per step they save. ``topology`` defaults to the board the placement names when that is a
+    preset, else Nahuku32.
     """
     advice = _native.advise(
         read_net(net),
-        load_topology(topology),
+        _placement_topology(placement, topology),
         None if placement is None else _source(placement, "a placement"),
         DEFAULT_ALLOCATOR if allocator is None else str(allocator),
         seed,

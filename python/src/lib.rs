@@ -89,8 +89,8 @@ fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, Fail> + Send) -> P
     }
 }
 
-/// A Python progress callback called from Rust worker threads. Its first exception (or a pending
-/// KeyboardInterrupt) is kept, stops further calls, and is raised when the call returns.
+/// A Python progress callback called from Rust worker threads (with the GIL taken for the call). Its
+/// first exception is kept, stops further calls, and is raised when the call returns.
 struct Progress {
     callback: Option<Py<PyAny>>,
     error: Mutex<Option<PyErr>>,
@@ -113,7 +113,7 @@ impl Progress {
             return;
         }
         Python::attach(|py| {
-            if let Err(e) = py.check_signals().and_then(|()| f(py, callback)) {
+            if let Err(e) = f(py, callback) {
                 *error = Some(e);
             }
         });
@@ -796,6 +796,13 @@ fn refiner_list() -> Vec<(&'static str, &'static str)> {
     alloc::REFINERS.to_vec()
 }
 
+/// Panics inside [`run`], as a bug in the core would: the tests check that Python gets `SnnPlaceError`
+/// and the interpreter lives on.
+#[pyfunction]
+fn _panic(py: Python<'_>, message: String) -> PyResult<()> {
+    run(py, move || -> Result<(), Fail> { panic!("{message}") })
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Net>()?;
@@ -813,6 +820,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(preset_descriptions, m)?)?;
     m.add_function(wrap_pyfunction!(allocator_list, m)?)?;
     m.add_function(wrap_pyfunction!(refiner_list, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_ALLOCATOR", snn_place::DEFAULT_ALLOCATOR)?;
     m.add("DEFAULT_TOPOLOGY", snn_place::hardware::DEFAULT_PRESET)?;

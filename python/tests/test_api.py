@@ -112,6 +112,18 @@ def test_emulate_gives_the_clis_report(cli, tmp_path, as_what):
     assert max(calls) == 300
 
 
+def test_emulate_and_advise_take_the_placements_board(tmp_path):
+    placement, _ = snn_place.place(FF3, "kapoho-bay", out=tmp_path / "p.json")
+    report = snn_place.emulate(FF3, placement, steps=20)
+    assert report["topology"] == "kapoho-bay"
+    assert snn_place.emulate(FF3, tmp_path / "p.json", steps=20) == report
+    assert snn_place.advise(FF3, placement, steps=20)["topology"] == "kapoho-bay"
+    assert snn_place.advise(FF3, steps=20)["topology"] == "nahuku32"
+    spread, _ = snn_place.place(FF3, "kapoho-bay", "round-robin")
+    with pytest.raises(BadInputError, match="chip 1"):
+        snn_place.emulate(FF3, spread, "loihi", steps=20)
+
+
 def test_emulate_precomputed_per_inference(cli, tmp_path):
     snn_place.place(CONV, out=tmp_path / "p.json")
     args = ["--steps", "100", "--precompute", "--steps-per-inference", "20", "--traffic", "multicast"]
@@ -287,6 +299,12 @@ def test_errors_of_python_arguments():
     # a ValueError too, for code that catches those
     with pytest.raises(ValueError):
         snn_place.place(FF3, allocator="nope")
+
+
+def test_a_panic_in_the_core_is_an_exception():
+    with pytest.raises(SnnPlaceError, match="internal error .*: a bug on purpose"):
+        snn_place._native._panic("a bug on purpose")
+    assert snn_place.place(FF3)[1]["chips_used"] >= 1  # the interpreter and the core live on
 
 
 def test_a_placement_for_another_network_says_so(cli, tmp_path):

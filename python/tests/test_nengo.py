@@ -4,8 +4,6 @@
 import importlib
 import json
 import os
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -171,6 +169,12 @@ def test_options_reach_snn_place(bridge, conv_model):
     assert alloc.last_report["traffic"] == "multicast"
     with pytest.raises(snn_place.BadInputError, match="'--chips' is not an option"):
         bridge.SnnPlace(extra_args=["--chips", "2"])
+    with pytest.raises(TypeError, match="does not take emulate"):
+        bridge.SnnPlace(emulate=True)
+    packed = bridge.SnnPlace("metis", extra_args=["--pack", "--spread"])
+    assert packed.pack and packed.chips == "all" and packed.options == {}
+    board = packed(conv_model, n_chips=2)
+    assert packed.last_report["pack"] is True and board.n_chips == 2
     with pytest.raises(snn_place.BadInputError, match="unknown allocator"):
         bridge.SnnPlace("nope")(conv_model, N_CHIPS)
 

@@ -139,6 +139,14 @@ class SnnPlace(Allocator):
         self.seed = int(seed)
         self.extra_args = tuple(str(a) for a in extra_args)
         self.options = {**options_from_args(self.extra_args), **options}
+        # What SnnPlace decides itself: packing and spreading are its own parameters (`--spread` is
+        # chips="all"); it makes a board, not a placement file or an emulation.
+        self.pack = self.pack or bool(self.options.pop("pack", False))
+        if self.options.pop("spread", False):
+            self.chips = "all"
+        fixed = sorted({"out", "emulate"} & set(self.options))
+        if fixed:
+            raise TypeError(f"SnnPlace does not take {', '.join(fixed)}: it builds a board")
         self.ensemble_rates = ensemble_rates
         self.block_rates = block_rates
         self.last_report = None
