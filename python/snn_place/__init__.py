@@ -299,21 +299,30 @@ def _source(source, what):
     raise TypeError(f"{what} is a path, a dict or JSON text, not {type(source).__name__}")
 
 
-def build_layers(layers, topology=DEFAULT_TOPOLOGY):
+def build_layers(layers, topology=DEFAULT_TOPOLOGY, *, axons="population"):
     """A network from an ``snn-layers/1`` layer description (a path, a dict or JSON text), every layer
-    split into blocks that fit one core of ``topology``: ``snn-place build``. Returns a :class:`Net`."""
-    return _native.build_layers(_source(layers, "a layer description"), load_topology(topology))
+    split into blocks that fit one core of ``topology``: ``snn-place build``. ``axons`` is how a block's
+    axons and synapse memory are counted: ``"population"`` (nengo-loihi 1.1's) or ``"discrete"``.
+    Returns a :class:`Net`."""
+    layers = _source(layers, "a layer description")
+    return _native.build_layers(layers, load_topology(topology), axons)
 
 
 def import_keras(
-    model, topology=DEFAULT_TOPOLOGY, *, rate=_native.DEFAULT_RATE, input_rate=_native.DEFAULT_RATE
+    model,
+    topology=DEFAULT_TOPOLOGY,
+    *,
+    rate=_native.DEFAULT_RATE,
+    input_rate=_native.DEFAULT_RATE,
+    axons="population",
 ):
     """A Keras 3 model as a network: ``snn-place import keras``. ``model`` is ``model.to_json()``'s
     text, its dict, or a path to the file. ``rate`` and ``input_rate`` are the mean spikes per neuron
-    and per input value per timestep. Approximations are reported as :class:`SnnPlaceWarning`.
+    and per input value per timestep; ``axons`` as for :func:`build_layers`. Approximations are
+    reported as :class:`SnnPlaceWarning`.
     Returns a :class:`Net`."""
     model = _source(model, "a Keras model")
-    net, notes, source = _native.import_keras(model, load_topology(topology), rate, input_rate)
+    net, notes, source = _native.import_keras(model, load_topology(topology), rate, input_rate, axons)
     for note in notes:
         warnings.warn(f"{source + ': ' if source else ''}{note}", SnnPlaceWarning, stacklevel=2)
     return net

@@ -708,14 +708,15 @@ fn advise(
 /// `snn-place build LAYERS`: a network from an `snn-layers/1` description (its JSON text or its path),
 /// its blocks split to fit the topology's cores.
 #[pyfunction]
-#[pyo3(signature = (layers, topology))]
-fn build_layers(py: Python<'_>, layers: Source, topology: &Topo) -> PyResult<Net> {
+#[pyo3(signature = (layers, topology, axons))]
+fn build_layers(py: Python<'_>, layers: Source, topology: &Topo, axons: &str) -> PyResult<Net> {
     let t = topology.topo.clone();
+    let axons = axon_model(axons)?;
     run(py, move || {
         let (text, source) = layers.text()?;
         let limits = snn_place::frontend_limits(&t);
         let net = frontend::parse_layers(&text)
-            .and_then(|spec| frontend::build(&spec, &limits))
+            .and_then(|spec| frontend::build_with(&spec, &limits, axons))
             .map_err(|e| bad(with_source(anyhow!(e), &source)))?;
         Ok(Net::new(net, None))
     })
@@ -724,23 +725,37 @@ fn build_layers(py: Python<'_>, layers: Source, topology: &Topo) -> PyResult<Net
 /// `snn-place import keras MODEL`: a Keras 3 `model.to_json()` (its text or its path) as a network, the
 /// notes on what was approximated, and the file it came from.
 #[pyfunction]
-#[pyo3(signature = (model, topology, rate, input_rate))]
+#[pyo3(signature = (model, topology, rate, input_rate, axons))]
 fn import_keras(
     py: Python<'_>,
     model: Source,
     topology: &Topo,
     rate: f64,
     input_rate: f64,
+    axons: &str,
 ) -> PyResult<(Net, Vec<String>, Option<String>)> {
     let t = topology.topo.clone();
+    let axons = axon_model(axons)?;
     run(py, move || {
         let (text, source) = model.text()?;
         let limits = snn_place::frontend_limits(&t);
         let opts = frontend::KerasOptions { rate, input_rate };
         let (net, notes) = frontend::keras_to_layers(&text, &opts)
-            .and_then(|import| Ok((frontend::build(&import.spec, &limits)?, import.notes)))
+            .and_then(|import| {
+                let net = frontend::build_with(&import.spec, &limits, axons)?;
+                Ok((net, import.notes))
+            })
             .map_err(|e| bad(with_source(anyhow!(e), &source)))?;
         Ok((Net::new(net, None), notes, source))
+    })
+}
+
+/// `--axons`: how the front end counts a block's axons and synapse memory.
+fn axon_model(name: &str) -> PyResult<frontend::AxonModel> {
+    frontend::AxonModel::from_name(name).ok_or_else(|| {
+        BadInputError::new_err(format!(
+            "axons: unknown model {name:?}; known: population, discrete"
+        ))
     })
 }
 

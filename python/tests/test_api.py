@@ -187,6 +187,11 @@ def test_build_layers_gives_the_clis_network(cli, tmp_path):
     assert net.to_json() == gzip.decompress((tmp_path / "cli.json.gz").read_bytes()).decode()
     with open(layers) as f:
         assert snn_place.build_layers(json.load(f), "loihi").to_json() == net.to_json()
+    code, out, err = cli("build", layers, "--axons", "discrete")
+    assert code == 0, err
+    assert snn_place.build_layers(layers, axons="discrete").to_json() == out != net.to_json()
+    with pytest.raises(BadInputError, match="axons"):
+        snn_place.build_layers(layers, axons="dense")
 
 
 def test_import_keras_gives_the_clis_network_and_its_notes(cli, tmp_path):

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use clap::Args;
-use snn_place::frontend::{build, parse_layers, Limits};
+use snn_place::frontend::{build_with, parse_layers, AxonModel, Limits};
 use snn_place::hardware::DEFAULT_PRESET;
 
 use super::output::write_network;
@@ -30,6 +30,17 @@ pub(crate) struct FrontendOut {
     /// Take the per-core limits from this preset or snn-topology/1 file, e.g. --topology loihi.
     #[arg(short, long, value_name = "PRESET|FILE", default_value = DEFAULT_PRESET)]
     pub(crate) topology: String,
+    /// How blocks' axons and synapse memory are counted: population (nengo-loihi 1.1's: pop32 axons
+    /// for convolutions) or discrete (one axon per source neuron, snn-place's earlier model).
+    #[arg(long, value_name = "MODEL", default_value = "population", value_parser = ["population", "discrete"])]
+    pub(crate) axons: String,
+}
+
+impl FrontendOut {
+    /// `--axons`: clap has checked the name.
+    pub(crate) fn axon_model(&self) -> AxonModel {
+        AxonModel::from_name(&self.axons).unwrap_or_default()
+    }
 }
 
 /// The largest layer description or Keras file read: they are read whole (the largest Keras fixture,
@@ -80,7 +91,7 @@ pub(crate) fn run_build(args: &BuildArgs) -> Result<(), Failure> {
     let limits = frontend_limits(&args.out.topology)?;
     let text = read_text(&args.layers)?;
     let net = parse_layers(&text)
-        .and_then(|spec| build(&spec, &limits))
+        .and_then(|spec| build_with(&spec, &limits, args.out.axon_model()))
         .map_err(|e| anyhow!(e).context(display(&args.layers)))
         .map_err(fail(exit::BAD_INPUT))?;
     write_network(&net, &args.out.out)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::Args;
-use snn_place::frontend::{build, keras_to_layers, KerasOptions};
+use snn_place::frontend::{build_with, keras_to_layers, KerasOptions};
 
 use super::build::{frontend_limits, read_text, FrontendOut};
 use super::output::write_network;
@@ -36,7 +36,10 @@ pub(crate) fn run_import(args: &ImportArgs) -> Result<(), Failure> {
         input_rate: args.input_rate,
     };
     let (net, notes) = keras_to_layers(&text, &opts)
-        .and_then(|import| Ok((build(&import.spec, &limits)?, import.notes)))
+        .and_then(|import| {
+            let net = build_with(&import.spec, &limits, args.out.axon_model())?;
+            Ok((net, import.notes))
+        })
         .map_err(|e| anyhow!(e).context(display(&args.model)))
         .map_err(fail(exit::BAD_INPUT))?;
     // Approximations are worth a line only once they are in a network.

@@ -190,7 +190,7 @@ fn unknown_allocator_lists_the_known_ones() {
     check(
         &["fixtures/ff3.json", "-a", "metis-ish"],
         2,
-        "unknown allocator \"metis-ish\"; known: greedy, round-robin, greedy-interchip, metis",
+        "unknown allocator \"metis-ish\"; known: portfolio, greedy, round-robin, greedy-interchip, metis",
     );
 }
 

@@ -37,7 +37,8 @@ fn table_snapshot() {
     // grows with the messages that cross chips.
     let expect = r#"
    allocator         chips  cores  inter-chip  hops  max link  host   us/step       p99  uJ/step  x best  pace
-*  metis                 2      6           5     5         5    31  8023.278  8023.534    0.273    1.00  host (100%)
+*  portfolio             2      6           5     5         5    31  8023.278  8023.534    0.273    1.00  host (100%)
+   metis                 2      6           5     5         5    31  8023.278  8023.534    0.273    1.00  host (100%)
    metis+fm              2      6           5     5         5    31  8023.278  8023.534    0.273    1.00  host (100%)
    greedy-interchip      2      6           8     8         8    31  8023.278  8023.534    0.274    1.00  host (100%)
    greedy                2      6           9     9         9    31  8023.278  8023.534    0.275    1.00  host (100%)
@@ -194,12 +195,12 @@ fn auto_picks_the_fastest_and_says_which() {
         .unwrap();
     assert!(out.status.success());
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    // The table above: four candidates tie on time; metis has the least inter-chip traffic and is
-    // asked for before metis+fm.
-    assert_eq!(r["allocator"], "auto:metis");
+    // The table above: five candidates tie on time; portfolio, metis and metis+fm have the least
+    // inter-chip traffic, and portfolio is asked for first.
+    assert_eq!(r["allocator"], "auto:portfolio");
     assert!(r["time_per_step_us"].as_f64().unwrap() > 0.0);
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("auto chose metis ("), "{err}");
+    assert!(err.contains("auto chose portfolio ("), "{err}");
     // Does not fit anywhere: exit 3, as for any allocator.
     snn_place()
         .args([

@@ -22,9 +22,9 @@ fn same_seed_same_file_and_it_places() {
         assert_eq!(r["blocks"], 500);
         // Every on-chip block takes one core: the few host blocks do not.
         assert!(r["cores_used"].as_u64().unwrap() > 480);
-        // The default allocator, metis, keeps more traffic on chip than greedy's file order.
+        // The default allocator, portfolio, keeps more traffic on chip than greedy's file order.
         let m = report(&[a.to_str().unwrap()]);
-        assert_eq!(m["allocator"], "metis");
+        assert_eq!(m["allocator"], "portfolio");
         assert!(m["interchip_spikes"].as_f64().unwrap() <= r["interchip_spikes"].as_f64().unwrap());
     }
 }

@@ -255,7 +255,7 @@ pub fn refine(
                 false
             });
             let snapshot: &[u32] = part;
-            let results: Vec<Option<(i64, Vec<(u32, u32)>)>> = batch
+            let results: Vec<Option<Resplit>> = batch
                 .par_iter()
                 .map(|&(a, b)| two_way(g, snapshot, &members, a, b, cap, cfg))
                 .collect();
@@ -289,6 +289,9 @@ pub fn refine(
     stats
 }
 
+/// A re-split of two parts: its gain, and each vertex that changes part with its new part.
+type Resplit = (i64, Vec<(u32, u32)>);
+
 /// The minimum-cut re-split of parts `a` and `b`: the gain and the vertices that change part, or `None`
 /// when no split that fits the capacities lowers the traffic between them.
 fn two_way(
@@ -299,7 +302,7 @@ fn two_way(
     b: u32,
     cap: &[u32],
     cfg: &FlowConfig,
-) -> Option<(i64, Vec<(u32, u32)>)> {
+) -> Option<Resplit> {
     let (ma, mb) = (&members[a as usize], &members[b as usize]);
     // The regions: breadth first from the boundary into each part, up to the allowed share.
     let mut local = std::collections::HashMap::<u32, u32>::new();

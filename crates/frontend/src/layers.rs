@@ -145,6 +145,11 @@ pub struct Layer {
     /// `false`: the layer is computed on the host (one host block).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_chip: Option<bool>,
+    /// The shape of the tiles an on-chip layer with neurons is split into, as nengo-loihi's
+    /// `BlockShape`: `[rows, cols, channels]` for an image, `[n]` for a vector (default: chosen by the
+    /// splitter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_shape: Option<Vec<u64>>,
 }
 
 impl Layer {
@@ -166,6 +171,7 @@ impl Layer {
             max_value: None,
             rate: None,
             on_chip: None,
+            block_shape: None,
         }
     }
 
@@ -282,6 +288,9 @@ pub(crate) struct Pop {
     pub rate: f64,
     pub kind: PopKind,
     pub terms: Vec<Term>,
+    /// The tile shape the layer asks for (`block_shape`), as rows, cols, channels (`[n]` is `[1, 1, n]`),
+    /// as given: an entry larger than the layer's extent is clamped when the layer is split.
+    pub block_shape: Option<[usize; 3]>,
 }
 
 /// The lowered network: populations in topological order.
@@ -410,6 +419,7 @@ pub(crate) fn lower(spec: &LayerSpec) -> Result<Lowered, FrontendError> {
                 rate,
                 kind: PopKind::Host,
                 terms: Vec::new(),
+                block_shape: None,
             });
             Expr {
                 terms: vec![identity(pops.len() - 1)],
@@ -419,6 +429,7 @@ pub(crate) fn lower(spec: &LayerSpec) -> Result<Lowered, FrontendError> {
             let pre = apply(layer, &ins.iter().map(|&i| &exprs[i]).collect::<Vec<_>>())?;
             check_size(name, &pre.shape)?;
             let host = layer.on_chip == Some(false);
+            let block_shape = check_block_shape(layer, &pre.shape, host)?;
             if layer.has_neurons() || host {
                 pops.push(Pop {
                     name: name.to_string(),
@@ -431,6 +442,7 @@ pub(crate) fn lower(spec: &LayerSpec) -> Result<Lowered, FrontendError> {
                         PopKind::Neurons
                     },
                     terms: pre.terms,
+                    block_shape,
                 });
                 Expr {
                     terms: vec![identity(pops.len() - 1)],
@@ -499,6 +511,7 @@ pub(crate) fn lower(spec: &LayerSpec) -> Result<Lowered, FrontendError> {
             rate: 0.0,
             kind: PopKind::Host,
             terms: expr.terms.clone(),
+            block_shape: None,
         });
     }
     Ok(Lowered {
@@ -506,6 +519,71 @@ pub(crate) fn lower(spec: &LayerSpec) -> Result<Lowered, FrontendError> {
         pops,
         shapes,
     })
+}
+
+/// Checks a layer's `block_shape` against its output shape: the rank (`[rows, cols, channels]` for an
+/// image, `[n]` for a vector), no zero, and no more neurons per tile than the layer has. An entry
+/// larger than the layer along one axis is clamped to it, as nengo-loihi's `split_block` does, so that
+/// nengo-loihi's own block shapes keep working (its Keras example puts `(8, 8, 16)` on a 6x6x64 layer).
+fn check_block_shape(
+    layer: &Layer,
+    shape: &Shape,
+    host: bool,
+) -> Result<Option<[usize; 3]>, FrontendError> {
+    let Some(dims) = &layer.block_shape else {
+        return Ok(None);
+    };
+    let bad = |problem: String| FrontendError::BadField {
+        layer: layer.name.clone(),
+        field: "block_shape",
+        problem,
+    };
+    if host || !layer.has_neurons() {
+        return Err(bad(format!(
+            "applies only to an on-chip layer with neurons; {:?} {}",
+            layer.name,
+            if host {
+                "is computed on the host"
+            } else {
+                "has none (a linear layer folds into the next connection)"
+            }
+        )));
+    }
+    let want = if shape.flat { 1 } else { 3 };
+    if dims.len() != want {
+        return Err(bad(format!(
+            "must have {want} number{} ({}) for the layer's output shape {:?}, got {}",
+            if want == 1 { "" } else { "s" },
+            if shape.flat {
+                "[n]"
+            } else {
+                "[rows, cols, channels]"
+            },
+            shape.dims(),
+            dims.len()
+        )));
+    }
+    if dims.contains(&0) {
+        return Err(bad(format!(
+            "must be at least 1 along every axis, got {dims:?}"
+        )));
+    }
+    let full = shape.dims();
+    let tile = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
+    if tile.is_none_or(|t| t > shape.neurons()) {
+        let tile = tile.map_or_else(|| format!("more than {}", u64::MAX), |t| t.to_string());
+        return Err(bad(format!(
+            "{dims:?} ({tile} neurons) is larger than the layer's output shape {full:?} ({} neurons)",
+            shape.neurons()
+        )));
+    }
+    // Each entry is at most the layer's neurons (checked above), so it fits a usize; the splitter
+    // clamps it to the layer's extent.
+    Ok(Some(match dims[..] {
+        [n] => [1, 1, n as usize],
+        [h, w, c] => [h as usize, w as usize, c as usize],
+        _ => unreachable!("the rank was checked"),
+    }))
 }
 
 fn check_rate(layer: &str, rate: f64) -> Result<(), FrontendError> {
@@ -907,7 +985,7 @@ mod tests {
             r#"{"format": "snn-layers/1", "layers": [{"name": "in", "type": "input", "shape": [4], "stride": 2}]}"#,
             "layers[0].stride: unknown field `stride`, expected one of `name`, `type`, `inputs`, `shape`, `filters`, `units`, \
              `depth_multiplier`, `kernel`, `strides`, `padding`, `pad`, `activation`, `max_value`, `rate`, \
-             `on_chip` at line 1 column 92",
+             `on_chip`, `block_shape` at line 1 column 92",
         );
         check(
             r#"{"format": "snn-layers/1", "layers": [{"name": "in", "type": "input", "shape": [4]},

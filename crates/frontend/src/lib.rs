@@ -19,6 +19,7 @@ mod gen;
 mod json;
 mod keras;
 mod layers;
+mod loihi;
 mod split;
 
 pub use gen::{generate, GenError, GenKind, GenOptions, MAX_GEN_BLOCKS, MIN_GEN_BLOCKS};
@@ -28,7 +29,8 @@ pub use layers::{
     infer_shapes, parse_layers, Activation, Layer, LayerKind, LayerSpec, Padding, Shape,
     DEFAULT_RATE, LAYERS_FORMAT, MAX_AXIS, MAX_LAYER_NEURONS, MAX_NETWORK_NEURONS,
 };
-pub use split::{build, Limits, BITS_PER_SYNAPSE, MAX_BUILD_BLOCKS};
+pub use loihi::{bits_per_axon, index_bits, AxonModel, INDEX_BITS_MAP, POP32_SLOTS, WEIGHT_BITS};
+pub use split::{build, build_with, Limits, BITS_PER_SYNAPSE, MAX_BUILD_BLOCKS};
 
 use snn_graph::GraphError;
 
@@ -84,6 +86,30 @@ pub enum FrontendError {
     )]
     DoesNotFit {
         layer: String,
+        field: &'static str,
+        needed: u64,
+        limit: u64,
+    },
+    #[error(
+        "layer {layer:?} cannot be split to fit one core: each of its neurons reads {needed} source neurons \
+         through a dense connection, one discrete input axon each, more than the core limit {limit} \
+         (nengo-loihi fails here too; snn-place does not split the fan-in through relay blocks because relay \
+         neurons would rectify negative partial sums and add a timestep of delay, changing what the \
+         network computes: reduce the fan-in, e.g. with pooling before the dense layer)"
+    )]
+    DenseFanIn {
+        layer: String,
+        needed: u64,
+        limit: u64,
+    },
+    #[error(
+        "layer {layer:?}: block_shape {shape:?} does not fit one core: block {block:?} needs {needed} {field}, \
+         the core limit is {limit}"
+    )]
+    BlockShapeDoesNotFit {
+        layer: String,
+        shape: Vec<u64>,
+        block: String,
         field: &'static str,
         needed: u64,
         limit: u64,
