@@ -393,6 +393,13 @@ def test_nothing_needs_the_binary_or_nengo(tmp_path):
     assert proc.stdout.strip() == "placed ff3"
 
 
+def test_the_nengo_bridge_without_nengo_loihi_says_what_to_install():
+    code = "import sys; sys.modules['nengo_loihi'] = None; import snn_place.nengo"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert 'snn_place.nengo needs nengo-loihi: pip install "./python[nengo]"' in proc.stderr
+
+
 def test_the_package_is_the_installed_extension():
     assert snn_place.__version__ == "0.1.0"
     assert os.path.dirname(snn_place._native.__file__) == os.path.dirname(snn_place.__file__)

@@ -5,6 +5,13 @@ Needs nengo-loihi: ``pip install "./python[nengo]"``. Placement runs in this pro
 core; no binary is needed.
 """
 
+try:
+    import nengo_loihi  # noqa: F401
+except ImportError as e:
+    raise ImportError(
+        'snn_place.nengo needs nengo-loihi: pip install "./python[nengo]" (the core, snn_place, does not)'
+    ) from e
+
 from snn_place.errors import BadInputError, DoesNotFitError, SnnPlaceError
 
 from .advise import advise
