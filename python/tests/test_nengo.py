@@ -30,6 +30,9 @@ def test_the_alias_is_the_same_bridge():
     assert snn_place_nengo.export_model is snn_place.nengo.export_model
     assert snn_place_nengo.DoesNotFitError is snn_place.DoesNotFitError
     assert set(snn_place_nengo.__all__) == set(snn_place.nengo.__all__)
+    import snn_place_nengo.export
+
+    assert snn_place_nengo.export.export_model is snn_place.nengo.export_model
 
 
 @pytest.fixture(params=["ea", "conv"])
