@@ -169,6 +169,28 @@ impl Network {
         }
     }
 
+    /// Adds to `side` every node reachable from `from` in the residual network that is not in it yet,
+    /// lists them in `added`, and returns their weight.
+    fn close(&self, from: usize, side: &mut [bool], weight: &[u64], added: &mut Vec<u32>) -> u64 {
+        let mut extra = weight[from];
+        side[from] = true;
+        added.push(from as u32);
+        let mut i = 0;
+        while i < added.len() {
+            let v = added[i] as usize;
+            i += 1;
+            for &a in &self.out[v] {
+                let u = self.to[a as usize] as usize;
+                if !side[u] && self.residual(a) > 0 {
+                    side[u] = true;
+                    extra += weight[u];
+                    added.push(u as u32);
+                }
+            }
+        }
+        extra
+    }
+
     /// The nodes reachable from `s` in the residual network (`forward`), or that reach `t` (`!forward`).
     fn reach(&self, from: usize, forward: bool, seen: &mut [bool]) {
         let mut stack = vec![from as u32];
@@ -439,19 +461,20 @@ fn two_way(
             // side is a minimum cut.
             let mut side = source_seen.clone();
             let mut w_side = w_source;
+            let mut added: Vec<u32> = Vec::new();
             for v in 0..n {
                 if side[v] || sink_seen[v] || total - w_side <= cap_b {
                     continue;
                 }
-                let mut closure = side.clone();
-                net.reach(v, true, &mut closure);
-                let extra: u64 = (0..n)
-                    .filter(|&x| closure[x] && !side[x])
-                    .map(|x| weight[x])
-                    .sum();
+                // The closure joins `side` tentatively and leaves again if it does not fit.
+                added.clear();
+                let extra = net.close(v, &mut side, &weight, &mut added);
                 if w_side + extra <= cap_a {
-                    side = closure;
                     w_side += extra;
+                } else {
+                    for &x in &added {
+                        side[x as usize] = false;
+                    }
                 }
             }
             if total - w_side <= cap_b {

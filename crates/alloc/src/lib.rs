@@ -16,6 +16,7 @@ mod baseline;
 pub mod flow;
 pub mod fm;
 mod greedy_interchip;
+pub mod hops;
 pub mod hyper;
 pub mod ilp;
 pub mod mapping;

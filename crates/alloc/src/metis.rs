@@ -144,7 +144,7 @@ impl Metis {
         cap: u32,
         h: Option<&HyperGraph>,
         ctx: &mut Ctx,
-    ) -> Result<Vec<(i64, Vec<u32>)>, AllocError> {
+    ) -> Result<Vec<Try>, AllocError> {
         let n = graphs[0].n();
         let caps = vec![cap; k as usize];
         // The slack the capacity leaves, as METIS's allowed imbalance (per mille, at most its default 30).
@@ -186,6 +186,9 @@ impl Metis {
         tries.into_iter().collect()
     }
 }
+
+/// One METIS try: its cut and the part of each vertex.
+pub type Try = (i64, Vec<u32>);
 
 /// The partition with the lowest cut, ties to the earlier try.
 pub fn best_try<'a>(tries: impl Iterator<Item = (i64, &'a Vec<u32>)>) -> Option<&'a Vec<u32>> {
@@ -249,7 +252,7 @@ impl Metis {
         net: &Network,
         topo: &Topology,
         ctx: &mut Ctx,
-    ) -> Result<(BlockGraph, Vec<(i64, Vec<u32>)>, u32), AllocError> {
+    ) -> Result<(BlockGraph, Vec<Try>, u32), AllocError> {
         // `--chips N` is a ceiling, as nengo-loihi's `n_chips` and the other allocators treat it: the
         // fewest chips that hold the network keep the most traffic on chip; the mapping then uses only
         // chips 0..N. With `--spread`, all N.
