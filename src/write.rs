@@ -4,6 +4,18 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use snn_graph::{write_net, write_net_gz, Network};
+
+/// Writes `net` as `snn-net/1` to `w`, gzip-compressed when `path` (where `w` goes) ends in `.gz`: the
+/// rule for every network file the command line and the Python package write.
+pub fn write_net_to(path: &Path, net: &Network, w: &mut dyn Write) -> io::Result<()> {
+    if path.extension().is_some_and(|e| e == "gz") {
+        write_net_gz(net, w)
+    } else {
+        write_net(net, w)
+    }
+}
+
 /// Writes `path` through a temporary file in the same folder (`.snn-place-*.tmp`), renamed into place
 /// once complete, so the path never holds a half-written file. The file keeps the permissions of the
 /// file it replaces; a new one is readable by all (0644), as a file the shell creates would be under the

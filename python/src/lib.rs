@@ -18,7 +18,7 @@ use anyhow::anyhow;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use snn_place::emu::EmuOptions;
-use snn_place::graph::{read_net, read_net_file, write_net, write_net_gz, Network};
+use snn_place::graph::{read_net, read_net_file, write_net, Network};
 use snn_place::hardware::{load_topology, read_topology, topology_json, Topology, TrafficModel};
 use snn_place::placement::{read_placement, write_placement, Placement};
 use snn_place::{alloc, frontend, report, Options};
@@ -199,14 +199,7 @@ impl Net {
     fn write(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         let net = self.net.clone();
         run(py, move || {
-            let gz = path.extension().is_some_and(|e| e == "gz");
-            write_atomic(&path, |w| {
-                if gz {
-                    write_net_gz(&net, w)
-                } else {
-                    write_net(&net, w)
-                }
-            })
+            write_atomic(&path, |w| snn_place::write_net_to(&path, &net, w))
         })
     }
 

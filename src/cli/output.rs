@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use anyhow::Context;
 use snn_place::emu::Emulation;
-use snn_place::graph::{write_net, write_net_gz, Network};
+use snn_place::graph::Network;
 use snn_place::hardware::Topology;
 use snn_place::placement::{write_placement, Placement, Report};
 
@@ -24,14 +24,7 @@ pub(crate) fn save_placement(
 
 pub(crate) fn write_network(net: &Network, out: &Option<PathBuf>) -> Result<(), Failure> {
     let out = out.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let gz = out.extension().is_some_and(|e| e == "gz");
-    write_atomic(&out, |w| {
-        if gz {
-            write_net_gz(net, w)
-        } else {
-            write_net(net, w)
-        }
-    })
+    write_atomic(&out, |w| snn_place::write_net_to(&out, net, w))
 }
 
 /// Writes `path` through a temporary file in the same folder, renamed into place once complete, so the
