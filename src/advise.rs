@@ -86,6 +86,65 @@ pub struct Advice {
     pub remedies: Vec<Remedy>,
 }
 
+/// The advice as an `snn-advice/1` object: the run as given (its figures and emulation) and every
+/// remedy, ranked, with its figures after or why it could not be placed. `opts` are the options
+/// [`advise`] ran with (they give the seed, steps and `precompute`).
+pub fn advice_json(
+    advice: &Advice,
+    net: &Network,
+    topo: &Topology,
+    opts: &AdviseOptions,
+) -> serde_json::Value {
+    use serde_json::json;
+    let b = &advice.before;
+    let remedies: Vec<serde_json::Value> = advice
+        .remedies
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut v = json!({
+                "rank": i + 1,
+                "name": r.name,
+                "action": r.action,
+                "reason": r.reason,
+                "precompute": r.precompute,
+                "before_us": b.time_us,
+            });
+            match &r.after {
+                Ok(a) => {
+                    v["after_us"] = json!(a.time_us);
+                    v["saved_us"] = json!(b.time_us - a.time_us);
+                    v["after_energy_uj"] = json!(a.energy_uj);
+                    v["chips"] = json!(a.chips);
+                    v["cores"] = json!(a.cores);
+                    v["pace_phase"] = json!(a.pace_phase);
+                }
+                Err(e) => v["error"] = json!(e),
+            }
+            v
+        })
+        .collect();
+    json!({
+        "format": "snn-advice/1",
+        "version": env!("CARGO_PKG_VERSION"),
+        "network": net.name,
+        "topology": topo.name,
+        "allocator": advice.allocator,
+        "seed": opts.emu.seed,
+        "steps": opts.emu.steps,
+        "precompute": opts.emu.precompute,
+        "before": {
+            "time_per_step_us": b.time_us,
+            "energy_per_step_uj": b.energy_uj,
+            "chips_used": b.chips,
+            "cores_used": b.cores,
+            "pace_phase": b.pace_phase,
+        },
+        "emulation": serde_json::to_value(&advice.emulation).expect("an emulation serialises"),
+        "remedies": remedies,
+    })
+}
+
 /// Emulates `net` placed as `placement` (or placed with `opts.place` when `None`) and with every remedy
 /// applied, and ranks the remedies. Errors: bad options, a placement that does not match the network or
 /// the topology, a network that does not fit, `precompute` with a host loop.

@@ -41,8 +41,10 @@
 use std::time::Instant;
 
 mod advise;
+mod write;
 
-pub use advise::{advise, moved_on_chip, Advice, AdviseOptions, Figures, Remedy};
+pub use advise::{advice_json, advise, moved_on_chip, Advice, AdviseOptions, Figures, Remedy};
+pub use write::{write_atomic, write_net_to};
 
 pub use snn_alloc as alloc;
 pub use snn_emu as emu;
@@ -106,6 +108,74 @@ impl Default for Options {
 
 /// The allocator used when none is named.
 pub const DEFAULT_ALLOCATOR: &str = "portfolio";
+
+/// Whether any of these allocator or candidate names (`metis+ilp`) runs the ILP, which always runs
+/// against a clock.
+pub fn uses_ilp<'a>(names: impl IntoIterator<Item = &'a str>) -> bool {
+    names.into_iter().any(|n| n.split('+').any(|p| p == "ilp"))
+}
+
+/// When time-limited allocators stop: `time_limit` seconds from now, else the ILP's default limit
+/// ([`alloc::ilp::DEFAULT_TIME_LIMIT_S`]) when one of `names` runs the ILP, else never.
+pub fn deadline<'a>(
+    time_limit: Option<f64>,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Option<Instant> {
+    let limit = time_limit.or(uses_ilp(names).then_some(alloc::ilp::DEFAULT_TIME_LIMIT_S));
+    limit.map(|s| Instant::now() + std::time::Duration::from_secs_f64(s))
+}
+
+/// The per-core limits of `topo`, as the front ends (`build`, Keras and NIR import) split layers by them.
+pub fn frontend_limits(topo: &Topology) -> frontend::Limits {
+    let c = topo.core_limits();
+    frontend::Limits {
+        compartments: c.compartments,
+        in_axons: c.in_axons,
+        out_axons: c.out_axons,
+        synapse_bits: c.synapse_bits,
+    }
+}
+
+/// The network a saved placement (`snn-placement/1` text) names when that is not `net`: the usual
+/// mistake behind a placement that does not match its network.
+pub fn placement_names_other_net(text: &[u8], net: &Network) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v["network"].as_str().map(str::to_string))
+        .filter(|name| *name != net.name)
+}
+
+/// `--time-limit`: more than 0 and at most a day.
+pub fn check_time_limit(s: f64) -> Result<f64, String> {
+    if s.is_finite() && s > 0.0 && s <= 86_400.0 {
+        Ok(s)
+    } else {
+        Err(format!(
+            "must be more than 0 and at most 86400 seconds (a day), got {s}"
+        ))
+    }
+}
+
+/// The report of a saved placement about to be emulated: the placement checked against `topo` (every
+/// chip usable, cores may be shared), its traffic figures under `traffic`, and `pack` set when a core
+/// holds several blocks.
+pub fn saved_placement_report(
+    net: &Network,
+    topo: &Topology,
+    placement: &Placement,
+    traffic: hardware::TrafficModel,
+) -> Result<Report, PlacementError> {
+    let rules = Rules {
+        chips: topo.n_chips(),
+        packing: true,
+    };
+    placement.validate(net, topo, &rules)?;
+    let mut report = Report::new(net, topo, placement, 0.0);
+    report.traffic = traffic.name();
+    // A core holding several blocks: fewer cores than on-chip blocks.
+    report.pack = report.cores_used < net.n_on_chip();
+    Ok(report)
+}
 
 /// Why [`place`] returned no placement.
 #[derive(Debug, thiserror::Error)]
@@ -277,17 +347,6 @@ pub const AUTO_CANDIDATES: &[&str] = &[
     "metis+fm",
 ];
 
-/// The per-core limits the front ends split layers for, from a topology.
-pub fn frontend_limits(topo: &Topology) -> frontend::Limits {
-    let c = topo.core_limits();
-    frontend::Limits {
-        compartments: c.compartments,
-        in_axons: c.in_axons,
-        out_axons: c.out_axons,
-        synapse_bits: c.synapse_bits,
-    }
-}
-
 /// Imports the NIR file at `path` (the Neuromorphic Intermediate Representation, as snnTorch, Norse,
 /// Sinabs, Rockpool, Spyx and lava-dl export it), each population split into blocks that fit one core of
 /// `topo`. The network is named after the file's stem.
@@ -309,6 +368,32 @@ pub fn all_candidates() -> Vec<String> {
     v
 }
 
+/// The candidates as asked for: `all` alone expands to [`all_candidates`]; nothing, to the default
+/// ([`AUTO_CANDIDATES`], chosen by [`compare`]).
+pub fn candidates(asked: &[String]) -> Result<Vec<String>, Error> {
+    if !asked.iter().any(|a| a == "all") {
+        return Ok(asked.to_vec());
+    }
+    if asked.len() > 1 {
+        return Err(Error::Options(
+            "--allocators all cannot be combined with other names".into(),
+        ));
+    }
+    Ok(all_candidates())
+}
+
+/// When no candidate of a comparison placed the network: `Some(true)` when every one failed because
+/// it does not fit, `Some(false)` for other failures; `None` when one placed it.
+pub fn none_placed(rows: &[report::Row]) -> Option<bool> {
+    if rows.iter().any(|r| r.placed().is_some()) {
+        return None;
+    }
+    Some(rows.iter().all(|r| match &r.outcome {
+        report::Outcome::Failed(e) => e.starts_with("does not fit"),
+        report::Outcome::Placed(_) => false,
+    }))
+}
+
 /// Splits `metis+fm+pack` into the allocator, its refiners, and whether it packs (a `pack` part).
 fn split_candidate(name: &str) -> (String, Vec<String>, bool) {
     let mut parts = name.split('+').map(str::to_string);
@@ -317,9 +402,10 @@ fn split_candidate(name: &str) -> (String, Vec<String>, bool) {
     (first, refine, !packs.is_empty())
 }
 
-/// Checks the options before anything runs: known names (an unknown one lists the known ones), no
-/// duplicates, emulator options in range.
-fn check_compare(opts: &CompareOptions) -> Result<Vec<String>, Error> {
+/// The candidates [`compare`] runs, in order (with `pack`, each one that can pack followed by its
+/// `+pack` twin), after checking the options before anything runs: known names (an unknown one lists
+/// the known ones), no duplicates, emulator options in range.
+pub fn compare_candidates(opts: &CompareOptions) -> Result<Vec<String>, Error> {
     opts.emu.check()?;
     let asked: Vec<String> = if opts.candidates.is_empty() {
         AUTO_CANDIDATES.iter().map(|s| s.to_string()).collect()
@@ -426,7 +512,7 @@ fn compare_inner(
     progress: Option<&(dyn Fn(&str) + Sync)>,
 ) -> Result<(Vec<report::Row>, Option<Error>), Error> {
     use rayon::prelude::*;
-    let names = check_compare(opts)?;
+    let names = compare_candidates(opts)?;
     rules(topo, &opts.place)?;
     check_precompute(net, &opts.emu)?;
     // Results come back in candidate order whatever the scheduling; ranking then sorts stably.
@@ -465,12 +551,18 @@ fn compare_inner(
 /// The `auto` allocator: runs the candidates as [`compare`] does and returns the placement with the best
 /// emulated mean time per step (ties: the first candidate), named `auto:<candidate>` in the placement and
 /// its report (which carries the emulation), with every row of the comparison. When every candidate
-/// fails, the first candidate's error (so "does not fit" stays [`Error::is_infeasible`]).
+/// fails, the first candidate's error (so "does not fit" stays [`Error::is_infeasible`]). Refiners
+/// (`opts.place.refine`) are an error: the candidates name their own.
 pub fn place_auto(
     net: &Network,
     topo: &Topology,
     opts: &CompareOptions,
 ) -> Result<(Placement, Report, Vec<report::Row>), Error> {
+    if !opts.place.refine.is_empty() {
+        return Err(Error::Options(
+            "--refine does not apply to --allocator auto (its candidates include metis+fm)".into(),
+        ));
+    }
     let (rows, first_error) = compare_inner(net, topo, opts, None)?;
     let best = rows.iter().find(|r| r.best).and_then(|r| r.placed());
     match best {

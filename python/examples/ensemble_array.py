@@ -18,7 +18,7 @@ import nengo
 import nengo_loihi
 import numpy as np
 
-from snn_place_nengo import export_model
+from snn_place.nengo import export_model
 
 
 def ensemble_array(n_ens, n_neurons=100):

@@ -21,7 +21,7 @@ import nengo
 import nengo_loihi
 import numpy as np
 
-from snn_place_nengo import export_model
+from snn_place.nengo import export_model
 
 
 def dense_arrays(n_ens, n_neurons=100):

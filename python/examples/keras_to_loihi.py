@@ -19,7 +19,7 @@ import nengo
 import nengo_loihi
 import numpy as np
 
-from snn_place_nengo import block_rates_from_ensemble_rates, export_model
+from snn_place.nengo import block_rates_from_ensemble_rates, export_model
 
 
 def build_network():

@@ -13,7 +13,7 @@ against (crates/frontend/tests and fixtures/nengo/reference-counts.json):
 
 Each on-chip layer's blocks are summed: blocks, compartments, input axons, output axon slots and synapse
 bits exactly as ``nengo_loihi.builder.validate.validate_block`` counts them (through
-``snn_place_nengo.export_model``). Prints one JSON object {network: {layer: {...}}}.
+``snn_place.nengo.export_model``). Prints one JSON object {network: {layer: {...}}}.
 
     target/nengo-venv/bin/python python/examples/reference_counts.py > fixtures/nengo/reference-counts.json
 """
@@ -25,7 +25,7 @@ import nengo
 import nengo_loihi
 import numpy as np
 
-from snn_place_nengo import export_model
+from snn_place.nengo import export_model
 
 
 def ens(net, n, label, block=None, shape=None, on_chip=True):

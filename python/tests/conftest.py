@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 import warnings
 
@@ -8,15 +9,28 @@ sys.path.insert(0, os.path.dirname(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def snn_place_binary():
-    """$SNN_PLACE, else the repository's release binary."""
-    if not os.environ.get("SNN_PLACE"):
-        os.environ["SNN_PLACE"] = os.path.join(REPO, "target", "release", "snn-place")
-    assert os.access(os.environ["SNN_PLACE"], os.X_OK), (
-        f"no snn-place binary at {os.environ['SNN_PLACE']}: run `cargo build --release`"
-    )
-    return os.environ["SNN_PLACE"]
+def fixture(*parts):
+    return os.path.join(REPO, "fixtures", *parts)
+
+
+@pytest.fixture(scope="session")
+def cli_binary():
+    """The command-line binary, only to compare the package's results with (the package itself never
+    runs it): $SNN_PLACE_CLI, else the repository's release build."""
+    path = os.environ.get("SNN_PLACE_CLI") or os.path.join(REPO, "target", "release", "snn-place")
+    assert os.access(path, os.X_OK), f"no snn-place binary at {path}: run `cargo build --release`"
+    return path
+
+
+@pytest.fixture(scope="session")
+def cli(cli_binary):
+    """Runs `snn-place ARGS`: (exit code, stdout, stderr)."""
+
+    def run(*args):
+        proc = subprocess.run([cli_binary, *map(str, args)], capture_output=True, text=True)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    return run
 
 
 def _build(net):

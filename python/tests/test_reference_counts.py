@@ -1,11 +1,18 @@
 """The reference counts the Rust front end is checked against (fixtures/nengo/reference-counts.json) are
-what nengo-loihi 1.1 builds today, and `snn-place build` agrees with them per layer."""
+what nengo-loihi 1.1 builds today, and `snn-place build` (here `snn_place.build_layers`, which
+test_api.py checks gives the command line's bytes) agrees with them per layer."""
 import importlib.util
 import json
 import os
-import subprocess
 
 from conftest import REPO
+
+import snn_place
+
+
+def _build(layers, out):
+    """`snn-place build LAYERS -o OUT`."""
+    snn_place.build_layers(layers).write(out)
 
 
 def _script():
@@ -28,15 +35,11 @@ def test_reference_fixture_is_what_nengo_loihi_builds():
     assert ref.counts(ref.resnet()) == fixture["resnet"]
 
 
-def test_snn_place_build_counts_as_nengo_loihi(tmp_path, snn_place_binary):
+def test_snn_place_build_counts_as_nengo_loihi(tmp_path):
     fixture = _fixture()
     for net, layers in [("tutorial", "nengo-tutorial"), ("resnet", "nengo-resnet")]:
         out = tmp_path / f"{net}.json"
-        subprocess.run(
-            [snn_place_binary, "build", os.path.join(REPO, "fixtures", "layers", f"{layers}.json"),
-             "-o", str(out)],
-            check=True,
-        )
+        _build(os.path.join(REPO, "fixtures", "layers", f"{layers}.json"), out)
         assert _layer_counts(out) == fixture[net]
 
 
@@ -69,7 +72,7 @@ def _layer_counts(path):
     return got
 
 
-def test_snn_place_own_tiling_builds_in_nengo_loihi_with_the_same_counts(tmp_path, snn_place_binary):
+def test_snn_place_own_tiling_builds_in_nengo_loihi_with_the_same_counts(tmp_path):
     """Without block shapes snn-place tiles the layers itself; nengo-loihi builds (and validates) those
     tiles, and counts them as snn-place does."""
     ref = _script()
@@ -81,7 +84,7 @@ def test_snn_place_own_tiling_builds_in_nengo_loihi_with_the_same_counts(tmp_pat
         spec_path = tmp_path / f"{net}-layers.json"
         spec_path.write_text(json.dumps(spec))
         out = tmp_path / f"{net}.json"
-        subprocess.run([snn_place_binary, "build", str(spec_path), "-o", str(out)], check=True)
+        _build(spec_path, out)
         build = getattr(ref, net)
         assert _layer_counts(out) == ref.counts(build(OWN_TILING[net]))
 
@@ -125,7 +128,7 @@ def _random_conv_net(seed):
     return net, {"format": "snn-layers/1", "name": f"random-{seed}", "layers": layers}
 
 
-def test_random_conv_nets_count_as_nengo_loihi(tmp_path, snn_place_binary):
+def test_random_conv_nets_count_as_nengo_loihi(tmp_path):
     ref = _script()
     # Seed 73: a one-block layer whose 'same' stride-3 field skips a whole row of source blocks, which
     # still spend their axons (nengo-loihi splits no synapse for a one-block layer).
@@ -134,5 +137,5 @@ def test_random_conv_nets_count_as_nengo_loihi(tmp_path, snn_place_binary):
         spec_path = tmp_path / f"{seed}.json"
         spec_path.write_text(json.dumps(spec))
         out = tmp_path / f"{seed}.net.json"
-        subprocess.run([snn_place_binary, "build", str(spec_path), "-o", str(out)], check=True)
+        _build(spec_path, out)
         assert _layer_counts(out) == ref.counts(net), spec

@@ -82,7 +82,7 @@ pub(crate) fn run_advise(args: &AdviseArgs) -> Result<(), Failure> {
         None => vec![None; advice.remedies.len()],
     };
     let text = if args.json {
-        let v = advice_json(&advice, &net, &topo, args, &files);
+        let v = advice_json(&advice, &net, &topo, args, &opts, &files);
         serde_json::to_string_pretty(&v).expect("JSON values serialise") + "\n"
     } else {
         advice_table(&advice, &net, &topo, args)
@@ -228,59 +228,17 @@ fn advice_json(
     net: &Network,
     topo: &Topology,
     args: &AdviseArgs,
+    opts: &AdviseOptions,
     files: &[Saved],
 ) -> serde_json::Value {
-    let b = &advice.before;
-    let remedies: Vec<serde_json::Value> = advice
-        .remedies
-        .iter()
-        .zip(files)
-        .enumerate()
-        .map(|(i, (r, f))| {
-            let mut v = json!({
-                "rank": i + 1,
-                "name": r.name,
-                "action": r.action,
-                "reason": r.reason,
-                "precompute": r.precompute,
-                "before_us": b.time_us,
-            });
-            match &r.after {
-                Ok(a) => {
-                    v["after_us"] = json!(a.time_us);
-                    v["saved_us"] = json!(b.time_us - a.time_us);
-                    v["after_energy_uj"] = json!(a.energy_uj);
-                    v["chips"] = json!(a.chips);
-                    v["cores"] = json!(a.cores);
-                    v["pace_phase"] = json!(a.pace_phase);
-                }
-                Err(e) => v["error"] = json!(e),
-            }
-            if let Some((n, p)) = f {
-                v["network_file"] = json!(n.display().to_string());
-                v["placement_file"] = json!(p.display().to_string());
-                v["emulate"] = json!(emulate_args(args, topo, f, r.precompute));
-            }
-            v
-        })
-        .collect();
-    json!({
-        "format": "snn-advice/1",
-        "version": env!("CARGO_PKG_VERSION"),
-        "network": net.name,
-        "topology": topo.name,
-        "allocator": advice.allocator,
-        "seed": args.seed,
-        "steps": args.emu.steps,
-        "precompute": args.emu.precompute,
-        "before": {
-            "time_per_step_us": b.time_us,
-            "energy_per_step_uj": b.energy_uj,
-            "chips_used": b.chips,
-            "cores_used": b.cores,
-            "pace_phase": b.pace_phase,
-        },
-        "emulation": serde_json::to_value(&advice.emulation).expect("an emulation serialises"),
-        "remedies": remedies,
-    })
+    let mut v = snn_place::advice_json(advice, net, topo, opts);
+    let remedies = v["remedies"].as_array_mut().expect("advice has remedies");
+    for ((r, remedy), f) in remedies.iter_mut().zip(&advice.remedies).zip(files) {
+        if let Some((n, p)) = f {
+            r["network_file"] = json!(n.display().to_string());
+            r["placement_file"] = json!(p.display().to_string());
+            r["emulate"] = json!(emulate_args(args, topo, f, remedy.precompute));
+        }
+    }
+    v
 }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::Args;
-use snn_place::alloc::ilp::DEFAULT_TIME_LIMIT_S;
 use snn_place::hardware::DEFAULT_PRESET;
 use snn_place::Options;
 
@@ -60,26 +59,17 @@ pub(crate) fn run_compare(args: &CompareArgs) -> Result<(), Failure> {
     use snn_place::report;
     let net = load_net(&args.net)?;
     let topo = load_topo(&args.topology)?;
-    let candidates = if args.allocators.iter().any(|a| a == "all") {
-        if args.allocators.len() > 1 {
-            return Err(Failure {
-                code: exit::BAD_INPUT,
-                error: anyhow!("--allocators all cannot be combined with other names"),
-            });
-        }
-        snn_place::all_candidates()
-    } else {
-        args.allocators.clone()
-    };
-    let uses_ilp = candidates.iter().any(|c| c.split('+').any(|p| p == "ilp"));
-    let limit = args.time_limit.or(uses_ilp.then_some(DEFAULT_TIME_LIMIT_S));
+    let candidates = snn_place::candidates(&args.allocators).map_err(|e| Failure {
+        code: exit::BAD_INPUT,
+        error: anyhow!(e),
+    })?;
+    let deadline = snn_place::deadline(args.time_limit, candidates.iter().map(String::as_str));
     let opts = snn_place::CompareOptions {
         candidates,
         place: Options {
             seed: args.seed,
             chips: args.chips,
-            deadline: limit
-                .map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s)),
+            deadline,
             traffic: args.emu.traffic(&topo),
             ..Options::default()
         },
@@ -114,21 +104,15 @@ pub(crate) fn run_compare(args: &CompareArgs) -> Result<(), Failure> {
     };
     print(&text)?;
     // Every candidate failing is the command failing; the table above says why for each.
-    match rows.iter().any(|r| r.placed().is_some()) {
-        true => Ok(()),
-        false => {
-            let infeasible = rows.iter().all(|r| match &r.outcome {
-                report::Outcome::Failed(e) => e.starts_with("does not fit"),
-                report::Outcome::Placed(_) => false,
-            });
-            Err(Failure {
-                code: if infeasible {
-                    exit::DOES_NOT_FIT
-                } else {
-                    exit::BAD_INPUT
-                },
-                error: anyhow!("no allocator placed {}", display(&args.net)),
-            })
-        }
+    match snn_place::none_placed(&rows) {
+        None => Ok(()),
+        Some(infeasible) => Err(Failure {
+            code: if infeasible {
+                exit::DOES_NOT_FIT
+            } else {
+                exit::BAD_INPUT
+            },
+            error: anyhow!("no allocator placed {}", display(&args.net)),
+        }),
     }
 }

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use snn_place::emu::{EmuOptions, Emulation};
 use snn_place::graph::Network;
 use snn_place::hardware::{Topology, TrafficModel, DEFAULT_PRESET};
-use snn_place::placement::{Placement, Report, Rules};
+use snn_place::placement::{Placement, Report};
 
 use super::output::print_report;
 use super::{display, exit, fail, load_net, load_placement, load_topo, parse_traffic, Failure};
@@ -70,18 +70,9 @@ pub(crate) fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
     let topo = load_topo(&args.topology)?;
     let placement = load_placement(&args.placement, &net)?;
     // The placement must fit this topology before any figure is computed from it.
-    let rules = Rules {
-        chips: topo.n_chips(),
-        packing: true,
-    };
-    placement
-        .validate(&net, &topo, &rules)
+    let mut report = snn_place::saved_placement_report(&net, &topo, &placement, args.emu.traffic(&topo))
         .map_err(|e| anyhow!(e).context(display(&args.placement)))
         .map_err(fail(exit::BAD_INPUT))?;
-    let mut report = Report::new(&net, &topo, &placement, 0.0);
-    report.traffic = args.emu.traffic(&topo).name();
-    // A core holding several blocks: fewer cores than on-chip blocks.
-    report.pack = report.cores_used < net.n_on_chip();
     let em = emulate(
         &net,
         &topo,

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::Args;
 use snn_place::frontend::{generate, GenKind, GenOptions};
-use snn_place::graph::{write_net, write_net_gz};
 
-use super::output::write_atomic;
+use super::output::write_network;
 use super::{exit, Failure};
 
 #[derive(Args)]
@@ -37,13 +36,5 @@ pub(crate) fn gen(args: &GenArgs) -> Result<(), Failure> {
         code: exit::BAD_INPUT,
         error: anyhow!(e),
     })?;
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let gz = out.extension().is_some_and(|e| e == "gz");
-    write_atomic(&out, |w| {
-        if gz {
-            write_net_gz(&net, w)
-        } else {
-            write_net(&net, w)
-        }
-    })
+    write_network(&net, &args.out)
 }

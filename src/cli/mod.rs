@@ -87,13 +87,8 @@ pub(crate) fn parse_time_limit(s: &str) -> Result<f64, String> {
     let x: f64 = s
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if x.is_finite() && x > 0.0 && x <= 86_400.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "must be more than 0 and at most 86400 seconds (a day), got {s}"
-        ))
-    }
+    snn_place::check_time_limit(x)
+        .map_err(|_| format!("must be more than 0 and at most 86400 seconds (a day), got {s}"))
 }
 
 /// `--window`: at least one block.
@@ -111,9 +106,7 @@ pub(crate) fn load_placement(path: &Path, net: &Network) -> Result<Placement, Fa
     read_placement_file(path, net).map_err(|e| {
         let other = std::fs::read(path)
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-            .and_then(|v| v["network"].as_str().map(str::to_string))
-            .filter(|name| *name != net.name);
+            .and_then(|bytes| snn_place::placement_names_other_net(&bytes, net));
         let error = match other {
             Some(name) => anyhow!(e).context(format!(
                 "{}: the placement is for network {name:?}, not {:?}",

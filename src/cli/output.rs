@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use anyhow::Context;
 use snn_place::emu::Emulation;
-use snn_place::graph::{write_net, write_net_gz, Network};
+use snn_place::graph::Network;
 use snn_place::hardware::Topology;
 use snn_place::placement::{write_placement, Placement, Report};
 
@@ -24,14 +24,7 @@ pub(crate) fn save_placement(
 
 pub(crate) fn write_network(net: &Network, out: &Option<PathBuf>) -> Result<(), Failure> {
     let out = out.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let gz = out.extension().is_some_and(|e| e == "gz");
-    write_atomic(&out, |w| {
-        if gz {
-            write_net_gz(net, w)
-        } else {
-            write_net(net, w)
-        }
-    })
+    write_atomic(&out, |w| snn_place::write_net_to(&out, net, w))
 }
 
 /// Writes `path` through a temporary file in the same folder, renamed into place once complete, so the
@@ -48,23 +41,17 @@ pub(crate) fn write_atomic(
             .with_context(context)
             .map_err(fail(exit::FAILURE));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+    let live = |tmp: &Path, live: bool| {
+        let mut list = live_temps();
+        if live {
+            list.push(tmp.to_path_buf());
+        } else {
+            list.retain(|p| p != tmp);
+        }
     };
-    let result = (|| -> anyhow::Result<()> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".snn-place-")
-            .suffix(".tmp")
-            .permissions(output_permissions(path))
-            .tempfile_in(dir)?;
-        let _live = LiveTemp::register(tmp.path());
-        write(tmp.as_file_mut())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path)?;
-        Ok(())
-    })();
-    result.with_context(context).map_err(fail(exit::FAILURE))
+    snn_place::write_atomic(path, &live, write)
+        .with_context(context)
+        .map_err(fail(exit::FAILURE))
 }
 
 /// The temporary files `write_atomic` is writing. On Ctrl-C or SIGTERM the handler removes them before the
@@ -74,23 +61,6 @@ pub(crate) static LIVE_TEMPS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 pub(crate) fn live_temps() -> MutexGuard<'static, Vec<PathBuf>> {
     // A panic while the list was held cannot leave it inconsistent: every change is one push or remove.
     LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A temporary file listed in [`LIVE_TEMPS`] while it lives: registered once created, unlisted when
-/// renamed into place or dropped (the `tempfile` guard removes the file itself).
-pub(crate) struct LiveTemp(PathBuf);
-
-impl LiveTemp {
-    fn register(path: &Path) -> LiveTemp {
-        live_temps().push(path.to_path_buf());
-        LiveTemp(path.to_path_buf())
-    }
-}
-
-impl Drop for LiveTemp {
-    fn drop(&mut self) {
-        live_temps().retain(|p| p != &self.0);
-    }
 }
 
 /// Ctrl-C (SIGINT), SIGTERM and SIGHUP: remove the temporary files being written, say so on one line and
@@ -126,18 +96,6 @@ pub(crate) fn ignored(sig: i32) -> bool {
     unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
         libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
-    }
-}
-
-/// An output file keeps the permissions of the file it replaces; a new one is readable by all (0644), as
-/// a file the shell creates would be under the usual umask. (The temporary file alone would be 0600.)
-pub(crate) fn output_permissions(path: &Path) -> std::fs::Permissions {
-    match std::fs::metadata(path) {
-        Ok(m) => m.permissions(),
-        Err(_) => {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::Permissions::from_mode(0o644)
-        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::Args;
-use snn_place::alloc::ilp::{Backend, Objective, DEFAULT_TIME_LIMIT_S, DEFAULT_WINDOW};
+use snn_place::alloc::ilp::{Backend, Objective, DEFAULT_WINDOW};
 use snn_place::graph::Network;
 use snn_place::hardware::{Topology, DEFAULT_PRESET};
 use snn_place::placement::{Placement, Report};
@@ -88,14 +88,13 @@ pub(crate) fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
         )?;
     }
     // The ILP always runs against a clock; other allocators only when --time-limit is given.
-    let uses_ilp = args.allocator == "ilp" || args.refine.iter().any(|r| r == "ilp");
-    let limit = args.time_limit.or(uses_ilp.then_some(DEFAULT_TIME_LIMIT_S));
+    let names = std::iter::once(&args.allocator).chain(&args.refine);
     let opts = Options {
         allocator: args.allocator.clone(),
         refine: args.refine.clone(),
         seed: args.seed,
         chips: args.chips,
-        deadline: limit.map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s)),
+        deadline: snn_place::deadline(args.time_limit, names.map(String::as_str)),
         objective: args.objective,
         window: args.window,
         solver: args.solver,
@@ -148,11 +147,6 @@ pub(crate) fn place_auto(
     opts: Options,
     args: &PlaceArgs,
 ) -> Result<(Placement, Report), snn_place::Error> {
-    if !args.refine.is_empty() {
-        return Err(snn_place::Error::Options(
-            "--refine does not apply to --allocator auto (its candidates include metis+fm)".into(),
-        ));
-    }
     let copts = snn_place::CompareOptions {
         candidates: Vec::new(),
         place: opts,

@@ -1,10 +1,6 @@
-"""``SnnPlace``: a nengo-loihi allocator that runs the ``snn-place`` binary."""
+"""``SnnPlace``: a nengo-loihi allocator that places a built model with snn-place's Rust core."""
 
-import json
-import os
-import shutil
-import subprocess
-import tempfile
+import warnings
 
 from nengo_loihi.hardware.allocators import (
     Allocator,
@@ -14,43 +10,61 @@ from nengo_loihi.hardware.allocators import (
 )
 from nengo_loihi.hardware.nxsdk_objects import Board
 
+import snn_place
+from snn_place.errors import BadInputError, DoesNotFitError, SnnPlaceError
+
 from .export import block_ids, block_rates_from_ensemble_rates, export_model
 
 
-class SnnPlaceError(RuntimeError):
-    """snn-place could not place the model."""
-
-
 class BinaryNotFoundError(SnnPlaceError, FileNotFoundError):
-    """The snn-place binary is not where it was looked for."""
+    """Kept so that code catching it still imports: snn-place no longer runs a binary, so nothing raises
+    it."""
 
 
-class DoesNotFitError(SnnPlaceError):
-    """The model does not fit the chips it was given (snn-place exit code 3)."""
+# The command-line options `extra_args` may give, as keyword arguments of `snn_place.place`: the name and
+# how to read the value (None: a flag without a value).
+_ARGS = {
+    "--refine": ("refine", str),
+    "--objective": ("objective", str),
+    "--time-limit": ("time_limit", float),
+    "--window": ("window", int),
+    "--solver": ("solver", str),
+    "--traffic": ("traffic", str),
+    "--pack": ("pack", None),
+    "--spread": ("spread", None),
+}
 
 
-def find_binary(binary=None):
-    """The snn-place binary: ``binary`` if given, else ``$SNN_PLACE``, else ``snn-place`` on PATH."""
-    if binary is not None:
-        where = "given as binary="
-        candidate = str(binary)
-    elif os.environ.get("SNN_PLACE"):
-        where = "given by $SNN_PLACE"
-        candidate = os.environ["SNN_PLACE"]
-    else:
-        found = shutil.which("snn-place")
-        if found is None:
-            raise BinaryNotFoundError(
-                "snn-place binary not found: it is not on PATH and neither binary= nor $SNN_PLACE "
-                "names it (build it with `cargo build --release`; it is target/release/snn-place)"
-            )
-        return found
-    resolved = shutil.which(candidate) if os.sep not in candidate else candidate
-    if resolved is None or not os.path.isfile(resolved) or not os.access(resolved, os.X_OK):
-        raise BinaryNotFoundError(
-            f"snn-place binary not found: {candidate!r} ({where}) is not an executable file"
-        )
-    return resolved
+def options_from_args(args):
+    """``snn_place.place`` keyword arguments from command-line arguments, e.g. ``("--refine", "fm")``
+    gives ``{"refine": ["fm"]}``, for code written for the binary's ``extra_args``."""
+    opts, i, args = {}, 0, [str(a) for a in args]
+    while i < len(args):
+        flag, value = args[i], None
+        if "=" in flag:
+            flag, value = flag.split("=", 1)
+        if flag not in _ARGS:
+            known = ", ".join(sorted(_ARGS))
+            raise BadInputError(f"extra_args: {flag!r} is not an option SnnPlace passes on ({known})")
+        name, kind = _ARGS[flag]
+        if kind is None:
+            opts[name] = True
+            i += 1
+            continue
+        if value is None:
+            if i + 1 >= len(args):
+                raise BadInputError(f"extra_args: {flag} needs a value")
+            value, i = args[i + 1], i + 2
+        else:
+            i += 1
+        if name == "refine":
+            opts.setdefault("refine", []).extend(v for v in value.split(",") if v)
+        else:
+            try:
+                opts[name] = kind(value)
+            except ValueError:
+                raise BadInputError(f"extra_args: {flag} {value!r} is not a {kind.__name__}") from None
+    return opts
 
 
 class SnnPlace(Allocator):
@@ -63,16 +77,17 @@ class SnnPlace(Allocator):
     Parameters
     ----------
     allocator : str
-        snn-place's ``--allocator`` (``snn-place allocators`` lists them).
-    topology : str
-        snn-place's ``--topology``: a preset or an snn-topology/1 file; ``n_chips`` takes its
-        first chips.
+        The allocator (``snn_place.allocators()`` lists them).
+    topology : str or dict
+        A preset, an snn-topology/1 file or dict; ``n_chips`` takes its first chips.
     binary : str, optional
-        The snn-place binary; default ``$SNN_PLACE``, then ``snn-place`` on PATH.
+        Ignored: kept so that code written for the binary keeps working.
     seed : int
-        snn-place's ``--seed``.
+        The allocator's seed.
     extra_args : sequence of str
-        More command-line arguments, e.g. ``("--refine", "fm")``.
+        More options in the command line's spelling, e.g. ``("--refine", "fm")`` (``--refine``,
+        ``--objective``, ``--time-limit``, ``--window``, ``--solver``, ``--traffic``, ``--pack``,
+        ``--spread``).
     ensemble_rates : dict, optional
         ``{nengo.Ensemble: rates in Hz}``, as for ``GreedyInterchip``; without it every axon
         counts as active, as in nengo-loihi's own estimate.
@@ -82,12 +97,14 @@ class SnnPlace(Allocator):
     chips : "fewest" or "all"
         "fewest" (default): ``n_chips`` is a ceiling, as for ``Greedy`` and ``GreedyInterchip``;
         the model goes on the fewest chips that fit. "all": spread over all ``n_chips`` chips
-        (snn-place's ``--chips n_chips --spread``), as ``PartitionInterchip`` does.
+        (``snn_place.place(chips=n_chips, spread=True)``), as ``PartitionInterchip`` does.
     pack : bool
         snn-place's ``--pack``: several blocks may share a core (their compartments, axons and
         synapse memory summed within one core's limits, at most 16 blocks); the board's cores then
         hold several blocks each, with the compartment, threshold and synapse configurations of
         all of them. Not with ``greedy`` and ``round-robin``.
+    **options
+        More keyword arguments of ``snn_place.place``, e.g. ``refine=["fm"]``, ``time_limit=30``.
 
     After a call, ``last_report`` holds snn-place's snn-report/1 and ``last_placement`` its
     snn-placement/1; the board gets them as ``board.snn_place_report`` and
@@ -105,6 +122,7 @@ class SnnPlace(Allocator):
         block_rates=None,
         chips="fewest",
         pack=False,
+        **options,
     ):
         if chips not in ("fewest", "all"):
             raise ValueError(f"chips must be 'fewest' or 'all', not {chips!r}")
@@ -112,10 +130,23 @@ class SnnPlace(Allocator):
         self.pack = bool(pack)
         super().__init__()
         self.allocator = str(allocator)
-        self.topology = str(topology)
+        self.topology = topology if isinstance(topology, dict) else str(topology)
+        if binary is not None:
+            warnings.warn(
+                "SnnPlace(binary=...) is ignored: snn-place now runs in-process", DeprecationWarning, 2
+            )
         self.binary = binary
         self.seed = int(seed)
         self.extra_args = tuple(str(a) for a in extra_args)
+        self.options = {**options_from_args(self.extra_args), **options}
+        # What SnnPlace decides itself: packing and spreading are its own parameters (`--spread` is
+        # chips="all"); it makes a board, not a placement file or an emulation.
+        self.pack = self.pack or bool(self.options.pop("pack", False))
+        if self.options.pop("spread", False):
+            self.chips = "all"
+        fixed = sorted({"out", "emulate"} & set(self.options))
+        if fixed:
+            raise TypeError(f"SnnPlace does not take {', '.join(fixed)}: it builds a board")
         self.ensemble_rates = ensemble_rates
         self.block_rates = block_rates
         self.last_report = None
@@ -167,79 +198,60 @@ class SnnPlace(Allocator):
         return core
 
     def place(self, model, n_chips):
-        """Run snn-place on the model; return the snn-placement/1 dict."""
-        binary = find_binary(self.binary)
+        """Place the model with snn-place; return the snn-placement/1 dict."""
         if len(model.blocks) == 0:
             raise SnnPlaceError(
                 "the model has no on-chip blocks to place (mark some ensembles as on-chip)"
             )
-        net = export_model(model, rates=self._rates(model))
+        net = snn_place.read_net(export_model(model, rates=self._rates(model)))
+        topology = snn_place.load_topology(self.topology)
         n_chips = int(n_chips)
-        with tempfile.TemporaryDirectory(prefix="snn-place-") as tmp:
-            net_path = os.path.join(tmp, "net.json")
-            out_path = os.path.join(tmp, "placement.json")
-            with open(net_path, "w") as f:
-                json.dump(net, f)
 
-            def run(chips, spread=False):
-                cmd = [binary, "--allocator", self.allocator, "--topology", self.topology]
-                if chips is not None:
-                    cmd += ["--chips", str(chips)]
-                if spread:
-                    cmd.append("--spread")
-                cmd += ["--seed", str(self.seed), "--out", out_path, "--json"]
-                if self.pack:
-                    cmd.append("--pack")
-                cmd += [*self.extra_args, net_path]
-                proc = subprocess.run(cmd, capture_output=True, text=True)
-                err = proc.stderr.strip()
-                if proc.returncode == 3:
-                    raise DoesNotFitError(
-                        f"the model ({len(model.blocks)} on-chip blocks) does not fit {n_chips} "
-                        f"chip(s) of {self.topology}: snn-place says: {err}"
-                    )
-                if proc.returncode != 0:
-                    raise SnnPlaceError(
-                        f"snn-place failed (exit code {proc.returncode}): "
-                        f"{err or proc.stdout.strip()}"
-                    )
-                with open(out_path) as f:
-                    placement = json.load(f)
-                try:
-                    report = json.loads(proc.stdout)
-                except ValueError:
-                    report = {}
-                return placement, report
-
-            if self.chips == "all":
-                # every one of the n_chips chips, as nengo-loihi's PartitionInterchip does
-                # (greedy and round-robin fix the chip order themselves and take no --spread)
-                fixed_order = self.allocator in ("greedy", "round-robin")
-                placement, report = run(n_chips, spread=not fixed_order)
-            else:
-                # n_chips is a ceiling, as for nengo-loihi's Greedy and GreedyInterchip: place
-                # on the fewest chips that fit (snn-place's --chips N is a ceiling too)
-                try:
-                    placement, report = run(None)
-                except DoesNotFitError as whole_topology:
-                    try:
-                        run(n_chips)  # raises DoesNotFitError with snn-place's message for n_chips
-                    except DoesNotFitError:
-                        raise
-                    except SnnPlaceError:  # e.g. n_chips is more than the topology has
-                        raise whole_topology from None
-                    raise
-                used = sorted(
-                    {e["chip"] for e in placement["placement"] if not e.get("host", False)}
+        def run(chips, spread=False):
+            try:
+                return snn_place.place(
+                    net,
+                    topology,
+                    self.allocator,
+                    chips=chips,
+                    seed=self.seed,
+                    pack=self.pack,
+                    spread=spread,
+                    **self.options,
                 )
-                if len(used) > n_chips:
-                    run(n_chips)  # raises DoesNotFitError with snn-place's message
-                    raise DoesNotFitError(
-                        f"the model needs {len(used)} chips, more than n_chips={n_chips}"
-                    )
-                if used and used[-1] >= n_chips:
-                    # keep the chip ids within 0..n_chips: place on exactly that many chips
-                    placement, report = run(len(used))
+            except DoesNotFitError as e:
+                raise DoesNotFitError(
+                    f"the model ({len(model.blocks)} on-chip blocks) does not fit {n_chips} "
+                    f"chip(s) of {topology.name}: snn-place says: {e}"
+                ) from None
+
+        if self.chips == "all":
+            # every one of the n_chips chips, as nengo-loihi's PartitionInterchip does
+            # (greedy and round-robin fix the chip order themselves and take no spread)
+            fixed_order = self.allocator in ("greedy", "round-robin")
+            placement, report = run(n_chips, spread=not fixed_order)
+        else:
+            # n_chips is a ceiling, as for nengo-loihi's Greedy and GreedyInterchip: place on the
+            # fewest chips that fit (chips=N is a ceiling too)
+            try:
+                placement, report = run(None)
+            except DoesNotFitError as whole_topology:
+                try:
+                    run(n_chips)  # raises DoesNotFitError with snn-place's message for n_chips
+                except DoesNotFitError:
+                    raise
+                except SnnPlaceError:  # e.g. n_chips is more than the topology has
+                    raise whole_topology from None
+                raise
+            used = sorted({e["chip"] for e in placement["placement"] if not e.get("host", False)})
+            if len(used) > n_chips:
+                run(n_chips)  # raises DoesNotFitError with snn-place's message
+                raise DoesNotFitError(
+                    f"the model needs {len(used)} chips, more than n_chips={n_chips}"
+                )
+            if used and used[-1] >= n_chips:
+                # keep the chip ids within 0..n_chips: place on exactly that many chips
+                placement, report = run(len(used))
         self.last_report = report
         self.last_placement = placement
         return placement

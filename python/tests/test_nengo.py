@@ -1,3 +1,7 @@
+"""The nengo-loihi bridge, through both of its import names: `snn_place.nengo` and the former
+`snn_place_nengo`."""
+
+import importlib
 import json
 import os
 import warnings
@@ -7,17 +11,28 @@ import pytest
 from nengo_loihi.builder import Model
 from nengo_loihi.hardware.allocators import GreedyInterchip, estimate_interchip_activity
 
-from snn_place_nengo import (
-    BinaryNotFoundError,
-    DoesNotFitError,
-    SnnPlace,
-    SnnPlaceError,
-    export_model,
-)
+import snn_place
 
 N_CHIPS = 8
 
 warnings.filterwarnings("ignore", category=UserWarning)
+
+
+@pytest.fixture(params=["snn_place.nengo", "snn_place_nengo"], scope="module")
+def bridge(request):
+    return importlib.import_module(request.param)
+
+
+def test_the_alias_is_the_same_bridge():
+    import snn_place_nengo
+
+    assert snn_place_nengo.SnnPlace is snn_place.nengo.SnnPlace
+    assert snn_place_nengo.export_model is snn_place.nengo.export_model
+    assert snn_place_nengo.DoesNotFitError is snn_place.DoesNotFitError
+    assert set(snn_place_nengo.__all__) == set(snn_place.nengo.__all__)
+    import snn_place_nengo.export
+
+    assert snn_place_nengo.export.export_model is snn_place.nengo.export_model
 
 
 @pytest.fixture(params=["ea", "conv"])
@@ -29,7 +44,8 @@ def board_blocks(board):
     return [block for chip in board.chips for core in chip.cores for block in core.blocks]
 
 
-def test_export_counts_as_nengo_loihi_validates(model):
+def test_export_counts_as_nengo_loihi_validates(bridge, model):
+    export_model = bridge.export_model
     net = export_model(model)
     json.dumps(net)  # plain JSON
     assert net["format"] == "snn-net/1"
@@ -57,7 +73,8 @@ def test_export_counts_as_nengo_loihi_validates(model):
     assert export_model(model) == net  # stable
 
 
-def test_export_with_measured_rates(conv_model):
+def test_export_with_measured_rates(bridge, conv_model):
+    export_model = bridge.export_model
     rates = {block: 0.05 for block in conv_model.blocks}
     net = export_model(conv_model, rates=rates)
     on_chip = [b for b in net["blocks"] if not b.get("host")]
@@ -80,8 +97,8 @@ def test_export_with_measured_rates(conv_model):
         assert v == pytest.approx(expected[k])
 
 
-def test_board_holds_every_block_once_and_beats_greedy_interchip(model):
-    alloc = SnnPlace("metis")
+def test_board_holds_every_block_once_and_beats_greedy_interchip(bridge, model):
+    alloc = bridge.SnnPlace("metis")
     board = alloc(model, n_chips=N_CHIPS)
     blocks = board_blocks(board)
     assert len(blocks) == len(model.blocks)
@@ -98,11 +115,11 @@ def test_board_holds_every_block_once_and_beats_greedy_interchip(model):
     assert ours <= greedy, (ours, greedy)
 
 
-def test_packed_board_shares_cores_and_passes_nengo_loihi_validation(model):
+def test_packed_board_shares_cores_and_passes_nengo_loihi_validation(bridge, model):
     from nengo_loihi.hardware.validate import validate_board
 
-    plain = SnnPlace("metis")(model, n_chips=N_CHIPS)
-    alloc = SnnPlace("metis", pack=True)
+    plain = bridge.SnnPlace("metis")(model, n_chips=N_CHIPS)
+    alloc = bridge.SnnPlace("metis", pack=True)
     board = alloc(model, n_chips=N_CHIPS)
     blocks = board_blocks(board)
     assert sorted(id(b) for b in blocks) == sorted(id(b) for b in model.blocks)
@@ -119,8 +136,8 @@ def test_packed_board_shares_cores_and_passes_nengo_loihi_validation(model):
     assert "+pack" in alloc.last_report["allocator"]
 
 
-def test_board_follows_the_placement(conv_model):
-    alloc = SnnPlace("greedy", chips="all")
+def test_board_follows_the_placement(bridge, conv_model):
+    alloc = bridge.SnnPlace("greedy", chips="all")
     board = alloc(conv_model, n_chips=N_CHIPS)
     chip_of = {}
     for k, chip in enumerate(board.chips):
@@ -128,34 +145,68 @@ def test_board_follows_the_placement(conv_model):
             for block in core.blocks:
                 chip_of[id(block)] = k
     placed = {e["block"]: e for e in alloc.last_placement["placement"] if not e.get("host")}
-    ids = [b["id"] for b in export_model(conv_model)["blocks"] if not b.get("host")]
+    ids = [b["id"] for b in bridge.export_model(conv_model)["blocks"] if not b.get("host")]
     for block, bid in zip(conv_model.blocks, ids):
         assert board.snn_place_chip_ids[chip_of[id(block)]] == placed[bid]["chip"]
 
 
-def test_missing_binary(ea_model, monkeypatch, tmp_path):
-    with pytest.raises(BinaryNotFoundError, match="not an executable file"):
-        SnnPlace(binary=str(tmp_path / "snn-place"))(ea_model, N_CHIPS)
+def test_the_placement_is_the_packages_and_the_clis(bridge, conv_model, cli, tmp_path):
+    """The allocator's placement is snn_place.place's on the exported model, which is the CLI's."""
+    alloc = bridge.SnnPlace("metis", seed=3, extra_args=("--refine", "fm"))
+    alloc(conv_model, n_chips=N_CHIPS)
+    net = bridge.export_model(conv_model)
+    placement, _ = snn_place.place(net, "nahuku32", "metis", refine=["fm"], seed=3)
+    assert alloc.last_placement == placement
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(net))
+    out = tmp_path / "p.json"
+    code, _, err = cli("--allocator", "metis", "--refine", "fm", "--seed", 3, "--out", out, path)
+    assert code == 0, err
+    assert json.loads(out.read_text()) == placement
+
+
+def test_options_reach_snn_place(bridge, conv_model):
+    alloc = bridge.SnnPlace("metis", traffic="multicast", extra_args=["--time-limit", "30"])
+    assert alloc.options == {"time_limit": 30.0, "traffic": "multicast"}
+    alloc(conv_model, n_chips=N_CHIPS)
+    assert alloc.last_report["traffic"] == "multicast"
+    with pytest.raises(snn_place.BadInputError, match="'--chips' is not an option"):
+        bridge.SnnPlace(extra_args=["--chips", "2"])
+    with pytest.raises(TypeError, match="does not take emulate"):
+        bridge.SnnPlace(emulate=True)
+    packed = bridge.SnnPlace("metis", extra_args=["--pack", "--spread"])
+    assert packed.pack and packed.chips == "all" and packed.options == {}
+    board = packed(conv_model, n_chips=2)
+    assert packed.last_report["pack"] is True and board.n_chips == 2
+    with pytest.raises(snn_place.BadInputError, match="unknown allocator"):
+        bridge.SnnPlace("nope")(conv_model, N_CHIPS)
+
+
+def test_no_binary_is_needed(bridge, ea_model, tmp_path, monkeypatch):
     monkeypatch.delenv("SNN_PLACE", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(BinaryNotFoundError, match="not on PATH"):
-        SnnPlace()(ea_model, N_CHIPS)
+    with pytest.warns(DeprecationWarning, match="binary"):
+        alloc = bridge.SnnPlace(binary=str(tmp_path / "snn-place"))
+    board = alloc(ea_model, N_CHIPS)
+    assert board.n_chips >= 1
+    assert issubclass(bridge.BinaryNotFoundError, bridge.SnnPlaceError)
 
 
-def test_model_without_blocks():
-    with pytest.raises(SnnPlaceError, match="no on-chip blocks"):
-        SnnPlace()(Model(), N_CHIPS)
+def test_model_without_blocks(bridge):
+    with pytest.raises(bridge.SnnPlaceError, match="no on-chip blocks"):
+        bridge.SnnPlace()(Model(), N_CHIPS)
 
 
-def test_model_that_does_not_fit(conv_model):
-    with pytest.raises(DoesNotFitError, match="does not fit") as info:
-        SnnPlace("metis")(conv_model, n_chips=1)
-    assert "snn-place says: snn-place: error:" in str(info.value)
+def test_model_that_does_not_fit(bridge, conv_model):
+    with pytest.raises(bridge.DoesNotFitError, match="does not fit") as info:
+        bridge.SnnPlace("metis")(conv_model, n_chips=1)
+    assert "snn-place says: does not fit" in str(info.value)
     assert "needs 2 chips" in str(info.value)
+    assert isinstance(info.value, snn_place.DoesNotFitError)
 
 
-def test_a_host_loop_is_exported_and_advise_names_it_first(loop_model):
-    from snn_place_nengo import advise, host_loop_paths
+def test_a_host_loop_is_exported_and_advise_names_it_first(bridge, loop_model):
+    advise, host_loop_paths = bridge.advise, bridge.host_loop_paths
 
     assert not loop_model.split.precomputable()
     paths = host_loop_paths(loop_model)
@@ -170,8 +221,8 @@ def test_a_host_loop_is_exported_and_advise_names_it_first(loop_model):
     assert first["after_us"] < adv["before"]["time_per_step_us"]
 
 
-def test_advise_on_a_precomputable_model(conv_model):
-    from snn_place_nengo import advise, host_loop_paths
+def test_advise_on_a_precomputable_model(bridge, conv_model):
+    advise, host_loop_paths = bridge.advise, bridge.host_loop_paths
 
     assert conv_model.split.precomputable()
     assert host_loop_paths(conv_model) == []
@@ -180,6 +231,9 @@ def test_advise_on_a_precomputable_model(conv_model):
     names = [r["name"] for r in adv["remedies"]]
     assert "host-loop" not in names and "precompute" not in names
     assert adv["emulation"]["host"]["round_trip"] is False
+    # the same advice as the package's on the exported model
+    net = bridge.export_model(conv_model)
+    assert adv == snn_place.advise(net, steps=50, precompute=True)
 
 
 def test_the_keras_to_loihi_fixture_is_what_the_example_exports():

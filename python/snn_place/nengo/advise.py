@@ -1,11 +1,10 @@
 """``advise(model)``: ask snn-place what would make a built nengo-loihi model's timestep faster."""
 
-import json
-import os
-import subprocess
-import tempfile
+import warnings
 
-from .allocator import SnnPlaceError, find_binary
+import snn_place
+
+from .allocator import options_from_args
 from .export import export_model
 
 
@@ -18,27 +17,30 @@ def advise(
     seed=0,
     binary=None,
     extra_args=(),
+    allocator=None,
 ):
     """Emulate a built nengo-loihi model as it runs and with each remedy applied; return snn-place's
-    advice (``snn-place advise --json``) as a dict.
+    advice (``snn_place.advise``, the ``snn-advice/1`` object) as a dict.
 
     Parameters
     ----------
     model : nengo_loihi.builder.Model
         The built model (``sim.model``).
-    topology : str
-        snn-place's ``--topology``: a preset or an snn-topology/1 file.
+    topology : str or dict
+        A preset, an snn-topology/1 file or dict.
     rates : dict, optional
         ``{LoihiBlock or LoihiInput: spikes per timestep}``, as for ``export_model``.
     precompute : bool, optional
         How the model runs; default: as nengo-loihi decided (``model.split.precompute``: whenever the
         host is not in the loop).
     steps, seed : int
-        snn-place's ``--steps`` and ``--seed``.
+        Timesteps to emulate and the seed of the allocators and the emulator.
     binary : str, optional
-        The snn-place binary; default ``$SNN_PLACE``, then ``snn-place`` on PATH.
+        Ignored: kept so that code written for the binary keeps working.
     extra_args : sequence of str
-        More arguments, e.g. ``("--allocator", "greedy")``.
+        ``("--allocator", NAME)`` or ``("--traffic", MODEL)``, for code written for the binary.
+    allocator : str, optional
+        The allocator that places the model and the remedied models (default ``portfolio``).
 
     Returns
     -------
@@ -48,24 +50,24 @@ def advise(
         ``reason``, ``after_us``, ``saved_us``), most time saved first. A host in the loop (an off-chip
         object between chip outputs and chip inputs) comes first, as ``host-loop``.
     """
-    binary = find_binary(binary)
+    if binary is not None:
+        warnings.warn("advise(binary=...) is ignored: snn-place now runs in-process", DeprecationWarning, 2)
+    args = [str(a) for a in extra_args]
+    if "--allocator" in args:
+        i = args.index("--allocator")
+        allocator = args[i + 1] if i + 1 < len(args) else allocator
+        del args[i : i + 2]
+    traffic = options_from_args(args).get("traffic", "unicast")
     if precompute is None:
         split = getattr(model, "split", None)
         precompute = bool(getattr(split, "precompute", False))
     net = export_model(model, rates=rates)
-    with tempfile.TemporaryDirectory(prefix="snn-place-") as tmp:
-        path = os.path.join(tmp, "net.json")
-        with open(path, "w") as f:
-            json.dump(net, f)
-        cmd = [binary, "advise", path, "--topology", str(topology), "--steps", str(int(steps))]
-        cmd += ["--seed", str(int(seed)), "--json"]
-        if precompute:
-            cmd.append("--precompute")
-        cmd += [str(a) for a in extra_args]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SnnPlaceError(
-            f"snn-place advise failed (exit code {proc.returncode}): "
-            f"{proc.stderr.strip() or proc.stdout.strip()}"
-        )
-    return json.loads(proc.stdout)
+    return snn_place.advise(
+        net,
+        topology=topology,
+        allocator=allocator,
+        seed=seed,
+        steps=steps,
+        precompute=precompute,
+        traffic=traffic,
+    )
