@@ -8,7 +8,8 @@
 //! dense transforms (measured: 10,020 inter-chip spikes against METIS's 13,588 on 2,176 blocks filling
 //! 17 chips exactly). Every start is then refined in turns by k-way FM, V-cycles and flow refinement
 //! ([`crate::flow`], which re-splits pairs of full chips where single moves cannot), until a turn gains
-//! nothing; under multicast the hypergraph local search follows.
+//! nothing; under multicast the hypergraph local search follows. In a build with the cargo feature
+//! `mtkahypar`, Mt-KaHyPar's partition ([`crate::mtkahypar`], `quality` preset) is one more start.
 //!
 //! The unrefined starts stay candidates too, and the winner is chosen by the exact objective in spikes
 //! per timestep (`interchip_spikes`, or `multicast_spikes` under multicast), ties to the earlier
@@ -113,6 +114,34 @@ impl Portfolio {
     }
 }
 
+/// The Mt-KaHyPar start (cargo feature `mtkahypar`): its `quality` preset's partition, capacity
+/// repaired, refined afterwards like the other starts. Run while METIS's tries run.
+#[cfg(feature = "mtkahypar")]
+fn mtk_start(
+    g: &BlockGraph,
+    nets: Option<&Nets>,
+    n_blocks: usize,
+    caps: &[u32],
+    seed: u64,
+) -> Result<Option<Vec<u32>>, AllocError> {
+    use crate::mtkahypar::{partition, MtkPreset};
+    let mut part = partition(g, nets, n_blocks, caps, MtkPreset::Quality, seed)?;
+    fm::repair(g, &mut part, caps);
+    Ok(Some(part))
+}
+
+/// Without the feature `mtkahypar`: no Mt-KaHyPar start.
+#[cfg(not(feature = "mtkahypar"))]
+fn mtk_start(
+    _g: &BlockGraph,
+    _nets: Option<&Nets>,
+    _n_blocks: usize,
+    _caps: &[u32],
+    _seed: u64,
+) -> Result<Option<Vec<u32>>, AllocError> {
+    Ok(None)
+}
+
 /// The exact objective of a partition in spikes per timestep: the traffic between blocks on different
 /// chips (unicast), or the multicast cut.
 fn objective(
@@ -164,16 +193,23 @@ impl Allocator for Portfolio {
             tries: metis_tries(net.n_on_chip()),
             refine: Some(self.fm),
         };
+        let seed = ctx.seed;
         let mut metis_ctx = Ctx::new(ctx.seed, ctx.rules);
         metis_ctx.traffic = ctx.traffic;
         metis_ctx.packed_nets = ctx.packed_nets.clone();
         metis_ctx.deadline = ctx.deadline;
         metis_ctx.spread = ctx.spread;
-        let (metis_parts, g) = rayon::join(
+        let (metis_parts, (g, mtk)) = rayon::join(
             || metis.parts_tries(net, topo, &mut metis_ctx),
-            || BlockGraph::new(net, &Adjacency::new(net)),
+            || {
+                let g = BlockGraph::new(net, &Adjacency::new(net));
+                let mtk = mtk_start(&g, nets.as_deref(), net.n_blocks(), &caps, seed);
+                (g, mtk)
+            },
         );
         let (_, tries, _) = metis_parts?;
+        // Empty without the feature `mtkahypar`; else Mt-KaHyPar's partition, one more start.
+        let mtk = mtk?;
         let as_metis_fm = Metis::default().tries as usize;
         let metis_fm = best_try(tries.iter().take(as_metis_fm).map(|t| (t.0, &t.1)));
         let metis_best = best_try(tries.iter().map(|t| (t.0, &t.1)));
@@ -195,8 +231,8 @@ impl Allocator for Portfolio {
             .as_ref()
             .map(|nets| HyperGraph::new(&g, nets, net.n_blocks()));
 
-        let seed = ctx.seed;
-        let starts = [metis_best, &greedy];
+        let mut starts = vec![metis_best, &greedy];
+        starts.extend(mtk.as_ref());
         let refined: Vec<Vec<u32>> = starts
             .par_iter()
             .enumerate()
