@@ -20,6 +20,9 @@ mod gen;
 mod ilp;
 /// `topologies`, `allocators`, `--help`, `--version`.
 mod listings;
+/// `--allocator mtkahypar` (cargo feature `mtkahypar`): the feature named when missing; with it, valid
+/// placements for every preset, determinism, and the default never worse than Mt-KaHyPar.
+mod mtkahypar;
 /// Placing the hand-made fixtures: figures worked out by hand for each allocator.
 /// `--pack` and `--traffic multicast`: packed cores, the multicast figure and messages, bad options.
 mod pack;
