@@ -277,6 +277,11 @@ pub fn partition(
         Some(nets) => Hyperedges::multicast(g, nets, n_blocks, k),
         None => Hyperedges::unicast(g),
     };
+    if h.weights.is_empty() {
+        // No traffic between on-chip blocks: any partition that fits is optimal, and an even one fits
+        // (the caller checked that `k` chips hold the blocks).
+        return Ok((0..n).map(|v| (v * k / n) as u32).collect());
+    }
     let cap = caps.iter().copied().min().unwrap_or(0);
     run(g, &h, k as u32, cap, preset, seed, nets.is_some())
 }
