@@ -68,7 +68,8 @@ fn every_preset_places_validly() {
                 let mut args = vec![net, "-a", "mtkahypar", "--mtk-preset", preset];
                 args.extend(extra);
                 let r = report(&args);
-                assert_eq!(r["allocator"], "mtkahypar", "{args:?}");
+                let name = r["allocator"].as_str().unwrap().to_string();
+                assert!(name.starts_with("mtkahypar"), "{args:?}: {name}");
             }
         }
     }

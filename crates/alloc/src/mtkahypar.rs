@@ -283,7 +283,9 @@ pub fn partition(
         return Ok((0..n).map(|v| (v * k / n) as u32).collect());
     }
     let cap = caps.iter().copied().min().unwrap_or(0);
-    run(g, &h, k as u32, cap, preset, seed, nets.is_some())
+    let mut part = run(g, &h, k as u32, cap, preset, seed, nets.is_some())?;
+    fm::fill_empty(g, &mut part, k);
+    Ok(part)
 }
 
 #[cfg(not(feature = "mtkahypar"))]

@@ -193,7 +193,7 @@ impl Allocator for Portfolio {
             tries: metis_tries(net.n_on_chip()),
             refine: Some(self.fm),
         };
-        let seed = ctx.seed;
+        let (seed, spread) = (ctx.seed, ctx.spread);
         let mut metis_ctx = Ctx::new(ctx.seed, ctx.rules);
         metis_ctx.traffic = ctx.traffic;
         metis_ctx.packed_nets = ctx.packed_nets.clone();
@@ -241,12 +241,21 @@ impl Allocator for Portfolio {
                 // Each start's own seed for the V-cycles' matchings, derived from the caller's.
                 let seed = seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 self.refine(&g, h.as_ref(), &mut part, &caps, seed, &expired);
+                // `--spread` uses every chip: refinement may have emptied one (seen on Mt-KaHyPar's start).
+                if spread {
+                    fm::fill_empty(&g, &mut part, caps.len());
+                }
                 part
             })
             .collect();
         // Refined candidates first, so that a tie keeps the refined partition; then the unrefined starts,
-        // which guarantee the floor: `metis --refine fm`'s partition and `greedy-interchip`'s.
-        let candidates: Vec<&Vec<u32>> = refined.iter().chain([metis_fm, &greedy]).collect();
+        // which guarantee the floor: `metis --refine fm`'s partition and `greedy-interchip`'s (and
+        // `mtkahypar`'s: under multicast the unicast refiners can raise its multicast cut).
+        let candidates: Vec<&Vec<u32>> = refined
+            .iter()
+            .chain([metis_fm, &greedy])
+            .chain(mtk.as_ref())
+            .collect();
         let mut best: Option<(f64, usize)> = None;
         for (i, part) in candidates.iter().enumerate() {
             let cost = objective(net, &g, part, ctx.traffic, nets.as_deref());
