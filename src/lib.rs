@@ -86,6 +86,8 @@ pub struct Options {
     /// Spread over every usable chip (all of `chips`) instead of the fewest that hold the network
     /// (nengo-loihi's `PartitionInterchip`); traffic-aware allocators only.
     pub spread: bool,
+    /// The Mt-KaHyPar preset of the `mtkahypar` allocator (cargo feature `mtkahypar`).
+    pub mtk_preset: alloc::MtkPreset,
 }
 
 impl Default for Options {
@@ -102,6 +104,7 @@ impl Default for Options {
             pack: false,
             traffic: hardware::TrafficModel::Unicast,
             spread: false,
+            mtk_preset: alloc::MtkPreset::default(),
         }
     }
 }
@@ -238,8 +241,9 @@ fn build_allocator(opts: &Options) -> Result<Box<dyn Allocator>, Error> {
         backend: opts.solver,
         ..alloc::IlpConfig::default()
     };
-    let allocator = alloc::pipeline_with(&opts.allocator, &opts.refine, &ilp)
-        .map_err(|e| Error::Options(e.to_string()))?;
+    let allocator =
+        alloc::pipeline_configured(&opts.allocator, &opts.refine, &ilp, opts.mtk_preset)
+            .map_err(|e| Error::Options(e.to_string()))?;
     if opts.spread && UNPACKABLE.contains(&opts.allocator.as_str()) {
         return Err(Error::Options(format!(
             "--spread does not apply to {}: it fixes the chip order itself (spread with portfolio, \

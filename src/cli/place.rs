@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::Args;
 use snn_place::alloc::ilp::{Backend, Objective, DEFAULT_WINDOW};
+use snn_place::alloc::MtkPreset;
 use snn_place::graph::Network;
 use snn_place::hardware::{Topology, DEFAULT_PRESET};
 use snn_place::placement::{Placement, Report};
@@ -53,6 +54,10 @@ pub(crate) struct PlaceArgs {
     /// --solver highs.
     #[arg(long, value_name = "NAME", default_value = "microlp", value_parser = parse_solver)]
     pub(crate) solver: Backend,
+    /// The Mt-KaHyPar preset of --allocator mtkahypar (only in a build with `--features mtkahypar`):
+    /// deterministic, default, quality, highest-quality or large-k, e.g. --mtk-preset highest-quality.
+    #[arg(long, value_name = "NAME", default_value = "quality", value_parser = MtkPreset::from_name)]
+    pub(crate) mtk_preset: MtkPreset,
     /// Also write the placement (snn-placement/1) to FILE, e.g. --out placement.json.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
@@ -101,6 +106,7 @@ pub(crate) fn run_place(args: &PlaceArgs) -> Result<(), Failure> {
         pack: args.pack,
         traffic: args.emu.traffic(&topo),
         spread: args.spread,
+        mtk_preset: args.mtk_preset,
     };
     let placed = if args.allocator == "auto" {
         place_auto(&net, &topo, opts, args)

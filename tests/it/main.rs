@@ -20,6 +20,9 @@ mod gen;
 mod ilp;
 /// `topologies`, `allocators`, `--help`, `--version`.
 mod listings;
+/// `--allocator mtkahypar` (cargo feature `mtkahypar`): the feature named when missing; with it, valid
+/// placements for every preset, determinism, and the default never worse than Mt-KaHyPar.
+mod mtkahypar;
 /// `import nir`: the NIR fixtures, an snnTorch export, Loihi 2 boards, broken files.
 mod nir;
 /// Placing the hand-made fixtures: figures worked out by hand for each allocator.

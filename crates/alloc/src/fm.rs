@@ -376,6 +376,40 @@ pub fn repair(g: &BlockGraph, part: &mut [u32], cap: &[u32]) {
     }
 }
 
+/// Gives each empty part of `0..k` one vertex: the one whose move cuts the least weight to its own part,
+/// from a part of two or more, ties to the lower vertex. Under `--spread` every usable chip holds a
+/// block, but when the parts have room to spare Mt-KaHyPar, and refinement, may empty one (measured on the
+/// 2,176-block ensemble array over 32 chips: 31 used). Never makes a part overfull.
+pub fn fill_empty(g: &BlockGraph, part: &mut [u32], k: usize) {
+    let mut size = vec![0usize; k];
+    for &p in part.iter() {
+        size[p as usize] += 1;
+    }
+    for q in 0..k {
+        if size[q] > 0 {
+            continue;
+        }
+        let mut best: Option<(i64, usize)> = None;
+        for v in 0..g.n() {
+            if size[part[v] as usize] < 2 {
+                continue;
+            }
+            let inside: i64 = g
+                .neighbors(v)
+                .filter(|&(u, _)| part[u] == part[v])
+                .map(|(_, w)| w)
+                .sum();
+            if best.is_none_or(|(b, _)| inside < b) {
+                best = Some((inside, v));
+            }
+        }
+        let Some((_, v)) = best else { return };
+        size[part[v] as usize] -= 1;
+        part[v] = q as u32;
+        size[q] += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +424,16 @@ mod tests {
             .collect();
         let net = Network::new("t", blocks, edges).unwrap();
         BlockGraph::new(&net, &Adjacency::new(&net))
+    }
+
+    #[test]
+    fn empty_parts_get_the_loosest_vertex() {
+        // 0-1 heavy, 1-2 light, all on part 0 of 3: 2 moves first (it loses only the light edge), then
+        // 0 (a tie with 1, to the lower id).
+        let g = graph(3, &[(0, 1, 5.0), (1, 2, 1.0)]);
+        let mut part = vec![0, 0, 0];
+        fill_empty(&g, &mut part, 3);
+        assert_eq!(part, [2, 0, 1]);
     }
 
     fn check_refine(g: &BlockGraph, start: &[u32], cap: &[u32], expect_cut: i64) -> Vec<u32> {

@@ -7,6 +7,8 @@
 //! - [`RoundRobin`]: nengo-loihi's `RoundRobin`: consecutive blocks go to consecutive chips.
 //! - [`Ilp`], [`IlpRefine`]: an integer linear program of the chip assignment (`good_lp`, `microlp`):
 //!   proven optima on small nets, window-by-window improvement on large ones (see [`ilp`]).
+//! - [`MtKaHyPar`]: the Mt-KaHyPar hypergraph partitioner, behind the cargo feature `mtkahypar` (see
+//!   [`mtkahypar`]); without it the name gives [`AllocError::NotBuilt`].
 //!
 //! Invariant: an allocator only decides placement. It does not check capacity itself beyond what it needs
 //! to decide (the placement crate's validator is the judge), print, or read the clock or a global RNG
@@ -21,6 +23,7 @@ pub mod hyper;
 pub mod ilp;
 pub mod mapping;
 mod metis;
+pub mod mtkahypar;
 pub mod multilevel;
 pub mod pack;
 pub mod partition;
@@ -40,6 +43,7 @@ pub use baseline::{Greedy, RoundRobin};
 pub use greedy_interchip::GreedyInterchip;
 pub use ilp::{Ilp, IlpConfig, IlpRefine, IlpStats, IlpStatus, Objective};
 pub use metis::Metis;
+pub use mtkahypar::{MtKaHyPar, MtkPreset};
 pub use pack::{pack, Packed, Packing};
 pub use portfolio::Portfolio;
 pub use refine::{Fm, Pipeline, RefineStats, Refiner};
@@ -128,6 +132,14 @@ pub enum AllocError {
     /// A partitioning or solver library failed.
     #[error("{name} failed: {message}")]
     Backend { name: &'static str, message: String },
+    /// An allocator behind a cargo feature this build lacks.
+    #[error(
+        "the {name} allocator is not in this build: rebuild with `cargo build --release --features {feature}`"
+    )]
+    NotBuilt {
+        name: &'static str,
+        feature: &'static str,
+    },
 }
 
 /// An allocator: see the crate docs for what it may and may not do.
@@ -171,6 +183,12 @@ pub const ALLOCATORS: &[(&str, &str)] = &[
         "exact ILP (good_lp + microlp) of the whole net when small: the optimum, or at --time-limit the \
          best found and a lower bound; larger nets: METIS then ILP windows",
     ),
+    #[cfg(feature = "mtkahypar")]
+    (
+        "mtkahypar",
+        "Mt-KaHyPar (--mtk-preset, quality by default) over the fewest chips, capacity repaired, mapped \
+         onto the mesh; one thread; built with --features mtkahypar",
+    ),
 ];
 
 /// The refiners `--refine` takes, with their trade-offs.
@@ -197,7 +215,18 @@ pub fn by_name(name: &str) -> Result<Box<dyn Allocator>, AllocError> {
 
 /// The allocator named `name`; the ILP takes `ilp` as its configuration.
 pub fn by_name_with(name: &str, ilp: &IlpConfig) -> Result<Box<dyn Allocator>, AllocError> {
+    by_name_configured(name, ilp, MtkPreset::default())
+}
+
+/// The allocator named `name`; the ILP takes `ilp` as its configuration, Mt-KaHyPar the preset `mtk`.
+pub fn by_name_configured(
+    name: &str,
+    ilp: &IlpConfig,
+    mtk: MtkPreset,
+) -> Result<Box<dyn Allocator>, AllocError> {
     match name {
+        "mtkahypar" if mtkahypar::BUILT => Ok(Box::new(MtKaHyPar { preset: mtk })),
+        "mtkahypar" => Err(mtkahypar::not_built()),
         "ilp" => Ok(Box::new(Ilp {
             config: ilp.clone(),
         })),
@@ -244,7 +273,17 @@ pub fn pipeline_with(
     refine: &[String],
     ilp: &IlpConfig,
 ) -> Result<Box<dyn Allocator>, AllocError> {
-    let start = by_name_with(name, ilp)?;
+    pipeline_configured(name, refine, ilp, MtkPreset::default())
+}
+
+/// [`pipeline_with`] with Mt-KaHyPar's preset `mtk`.
+pub fn pipeline_configured(
+    name: &str,
+    refine: &[String],
+    ilp: &IlpConfig,
+    mtk: MtkPreset,
+) -> Result<Box<dyn Allocator>, AllocError> {
+    let start = by_name_configured(name, ilp, mtk)?;
     let mut refiners = refine
         .iter()
         .map(|r| refiner_by_name_with(r, ilp))
@@ -332,8 +371,18 @@ mod tests {
         }
         assert_eq!(
             by_name("metis-ish").err().unwrap().to_string(),
-            "unknown allocator \"metis-ish\"; known: portfolio, greedy, round-robin, greedy-interchip, metis, ilp"
+            if mtkahypar::BUILT {
+                "unknown allocator \"metis-ish\"; known: portfolio, greedy, round-robin, greedy-interchip, metis, ilp, mtkahypar"
+            } else {
+                "unknown allocator \"metis-ish\"; known: portfolio, greedy, round-robin, greedy-interchip, metis, ilp"
+            }
         );
+        if !mtkahypar::BUILT {
+            assert_eq!(
+                by_name("mtkahypar").err().unwrap().to_string(),
+                "the mtkahypar allocator is not in this build: rebuild with `cargo build --release --features mtkahypar`"
+            );
+        }
     }
 }
 

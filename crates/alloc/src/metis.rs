@@ -53,7 +53,7 @@ impl Default for Metis {
 pub const LARGE_NET: usize = 250_000;
 
 /// METIS's weights are 32-bit and it sums them: scale so that all of them together stay below 2^30.
-fn metis_weights(g: &BlockGraph) -> Vec<i32> {
+pub(crate) fn metis_weights(g: &BlockGraph) -> Vec<i32> {
     let total: i64 = g.weights.iter().sum();
     let factor = if total > 1 << 30 {
         (1u64 << 30) as f64 / total as f64
@@ -247,6 +247,7 @@ impl Metis {
     }
 
     /// [`Metis::parts`] with every try (see [`Metis::partition_tries`]) instead of the best.
+    #[allow(clippy::type_complexity)]
     pub fn parts_tries(
         &self,
         net: &Network,

@@ -8,7 +8,8 @@
 //! dense transforms (measured: 10,020 inter-chip spikes against METIS's 13,588 on 2,176 blocks filling
 //! 17 chips exactly). Every start is then refined in turns by k-way FM, V-cycles and flow refinement
 //! ([`crate::flow`], which re-splits pairs of full chips where single moves cannot), until a turn gains
-//! nothing; under multicast the hypergraph local search follows.
+//! nothing; under multicast the hypergraph local search follows. In a build with the cargo feature
+//! `mtkahypar`, Mt-KaHyPar's partition ([`crate::mtkahypar`], `quality` preset) is one more start.
 //!
 //! The unrefined starts stay candidates too, and the winner is chosen by the exact objective in spikes
 //! per timestep (`interchip_spikes`, or `multicast_spikes` under multicast), ties to the earlier
@@ -131,6 +132,34 @@ impl Portfolio {
     }
 }
 
+/// The Mt-KaHyPar start (cargo feature `mtkahypar`): its `quality` preset's partition, capacity
+/// repaired, refined afterwards like the other starts. Run while METIS's tries run.
+#[cfg(feature = "mtkahypar")]
+fn mtk_start(
+    g: &BlockGraph,
+    nets: Option<&Nets>,
+    n_blocks: usize,
+    caps: &[u32],
+    seed: u64,
+) -> Result<Option<Vec<u32>>, AllocError> {
+    use crate::mtkahypar::{partition, MtkPreset};
+    let mut part = partition(g, nets, n_blocks, caps, MtkPreset::Quality, seed)?;
+    fm::repair(g, &mut part, caps);
+    Ok(Some(part))
+}
+
+/// Without the feature `mtkahypar`: no Mt-KaHyPar start.
+#[cfg(not(feature = "mtkahypar"))]
+fn mtk_start(
+    _g: &BlockGraph,
+    _nets: Option<&Nets>,
+    _n_blocks: usize,
+    _caps: &[u32],
+    _seed: u64,
+) -> Result<Option<Vec<u32>>, AllocError> {
+    Ok(None)
+}
+
 /// The exact objective of a partition in spikes per timestep: the traffic between blocks on different
 /// chips (unicast), or the multicast cut.
 fn objective(
@@ -182,16 +211,23 @@ impl Allocator for Portfolio {
             tries: metis_tries(net.n_on_chip()),
             refine: Some(self.fm),
         };
+        let (seed, spread) = (ctx.seed, ctx.spread);
         let mut metis_ctx = Ctx::new(ctx.seed, ctx.rules);
         metis_ctx.traffic = ctx.traffic;
         metis_ctx.packed_nets = ctx.packed_nets.clone();
         metis_ctx.deadline = ctx.deadline;
         metis_ctx.spread = ctx.spread;
-        let (metis_parts, g) = rayon::join(
+        let (metis_parts, (g, mtk)) = rayon::join(
             || metis.parts_tries(net, topo, &mut metis_ctx),
-            || BlockGraph::new(net, &Adjacency::new(net)),
+            || {
+                let g = BlockGraph::new(net, &Adjacency::new(net));
+                let mtk = mtk_start(&g, nets.as_deref(), net.n_blocks(), &caps, seed);
+                (g, mtk)
+            },
         );
         let (_, tries, _) = metis_parts?;
+        // Empty without the feature `mtkahypar`; else Mt-KaHyPar's partition, one more start.
+        let mtk = mtk?;
         let as_metis_fm = Metis::default().tries as usize;
         let metis_fm = best_try(tries.iter().take(as_metis_fm).map(|t| (t.0, &t.1)));
         let metis_best = best_try(tries.iter().map(|t| (t.0, &t.1)));
@@ -226,6 +262,7 @@ impl Allocator for Portfolio {
         if greedy_cut <= GREEDY_START * metis_cut {
             starts.push(&greedy);
         }
+        starts.extend(mtk.as_ref());
         let refined: Vec<Vec<u32>> = starts
             .par_iter()
             .enumerate()
@@ -234,12 +271,21 @@ impl Allocator for Portfolio {
                 // Each start's own seed for the V-cycles' matchings, derived from the caller's.
                 let seed = seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 self.refine(&g, h.as_ref(), &mut part, &caps, seed, &expired);
+                // `--spread` uses every chip: refinement may have emptied one (seen on Mt-KaHyPar's start).
+                if spread {
+                    fm::fill_empty(&g, &mut part, caps.len());
+                }
                 part
             })
             .collect();
         // Refined candidates first, so that a tie keeps the refined partition; then the unrefined starts,
-        // which guarantee the floor: `metis --refine fm`'s partition and `greedy-interchip`'s.
-        let candidates: Vec<&Vec<u32>> = refined.iter().chain([metis_fm, &greedy]).collect();
+        // which guarantee the floor: `metis --refine fm`'s partition and `greedy-interchip`'s (and
+        // `mtkahypar`'s: under multicast the unicast refiners can raise its multicast cut).
+        let candidates: Vec<&Vec<u32>> = refined
+            .iter()
+            .chain([metis_fm, &greedy])
+            .chain(mtk.as_ref())
+            .collect();
         let mut best: Option<(f64, usize)> = None;
         for (i, part) in candidates.iter().enumerate() {
             let cost = objective(net, &g, part, ctx.traffic, nets.as_deref());
