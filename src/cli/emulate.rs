@@ -70,9 +70,10 @@ pub(crate) fn run_emulate(args: &EmulateArgs) -> Result<(), Failure> {
     let topo = load_topo(&args.topology)?;
     let placement = load_placement(&args.placement, &net)?;
     // The placement must fit this topology before any figure is computed from it.
-    let mut report = snn_place::saved_placement_report(&net, &topo, &placement, args.emu.traffic(&topo))
-        .map_err(|e| anyhow!(e).context(display(&args.placement)))
-        .map_err(fail(exit::BAD_INPUT))?;
+    let mut report =
+        snn_place::saved_placement_report(&net, &topo, &placement, args.emu.traffic(&topo))
+            .map_err(|e| anyhow!(e).context(display(&args.placement)))
+            .map_err(fail(exit::BAD_INPUT))?;
     let em = emulate(
         &net,
         &topo,
