@@ -324,9 +324,9 @@ pub fn moved_on_chip(net: &Network, topo: &Topology, moved: &[BlockId]) -> (Netw
         Ok(n) => n,
         Err(_) => {
             for (i, b) in blocks.iter_mut().enumerate() {
-                if !net
+                if net
                     .find(&b.name)
-                    .is_some_and(|id| parts_of[id.idx()].len() == 1)
+                    .is_none_or(|id| parts_of[id.idx()].len() != 1)
                 {
                     b.name = format!("{}~{i}", b.name);
                 }

@@ -126,7 +126,7 @@ def place(
     solver="microlp",
     pack=False,
     spread=False,
-    traffic="unicast",
+    traffic=None,
     emulate=False,
     steps=1000,
     precompute=False,
@@ -141,7 +141,7 @@ def place(
     (e.g. ``["fm"]``), ``chips`` (use chips ``0..chips``), ``seed``, ``objective``, ``time_limit``
     (seconds; the ILP gets 10 s by default), ``window``, ``solver``, ``pack``, ``spread`` (use every
     one of the usable chips, as nengo-loihi's ``PartitionInterchip``), ``traffic`` (``"unicast"`` or
-    ``"multicast"``). With ``emulate=True`` the placement is also emulated
+    ``"multicast"``; ``None``: the topology's own, as the command line's default). With ``emulate=True`` the placement is also emulated
     (``steps``, ``precompute``, ``steps_per_inference``) and the report carries the ``emulation``
     object; ``progress(steps_done, steps_total)`` is then called as it runs. ``out`` writes the
     placement file as ``--out`` does.
@@ -162,7 +162,7 @@ def place(
         solver,
         pack,
         spread,
-        traffic,
+        traffic or "",
         emulate,
         steps,
         precompute,
@@ -182,7 +182,7 @@ def emulate(
     seed=0,
     precompute=False,
     steps_per_inference=None,
-    traffic="unicast",
+    traffic=None,
     progress=None,
 ):
     """Emulate a placement for ``steps`` timesteps: ``snn-place emulate NET --placement P --json``.
@@ -200,7 +200,7 @@ def emulate(
         seed,
         precompute,
         steps_per_inference,
-        traffic,
+        traffic or "",
         progress,
     )
     return json.loads(report)
@@ -217,7 +217,7 @@ def compare(
     steps=1000,
     precompute=False,
     steps_per_inference=None,
-    traffic="unicast",
+    traffic=None,
     pack=False,
     timing=True,
     html=False,
@@ -243,7 +243,7 @@ def compare(
         steps,
         precompute,
         steps_per_inference,
-        traffic,
+        traffic or "",
         pack,
         timing,
         html,
@@ -263,7 +263,7 @@ def advise(
     steps=1000,
     precompute=False,
     steps_per_inference=None,
-    traffic="unicast",
+    traffic=None,
 ):
     """What to change to shorten the timestep: ``snn-place advise NET [--placement P] --json``.
 
@@ -281,7 +281,7 @@ def advise(
         steps,
         precompute,
         steps_per_inference,
-        traffic,
+        traffic or "",
     )
     return json.loads(advice)
 

@@ -376,7 +376,12 @@ fn to_json(v: &impl serde::Serialize) -> String {
     serde_json::to_string(v).expect("reports serialise")
 }
 
-fn traffic_model(name: &str) -> Result<TrafficModel, Fail> {
+/// The traffic model `name` names; an empty name (Python's `None`) is the topology's own, as the
+/// command line's default `--traffic` is.
+fn traffic_model(name: &str, topo: &snn_place::Topology) -> Result<TrafficModel, Fail> {
+    if name.is_empty() {
+        return Ok(topo.traffic);
+    }
     TrafficModel::from_name(name).map_err(|e| bad(anyhow!("traffic: {e}")))
 }
 
@@ -473,7 +478,7 @@ fn place(
             alloc::Objective::from_name(&objective).map_err(|e| bad(anyhow!("objective: {e}")))?;
         let solver =
             alloc::ilp::Backend::from_name(&solver).map_err(|e| bad(anyhow!("solver: {e}")))?;
-        let traffic = traffic_model(&traffic)?;
+        let traffic = traffic_model(&traffic, &t)?;
         let time_limit = checked_time_limit(time_limit)?;
         let emu_opts = emu.options(traffic);
         // A host loop makes precompute impossible: say so before placing (and writing `out`).
@@ -493,6 +498,8 @@ fn place(
             pack,
             traffic,
             spread,
+            // Mt-KaHyPar's preset (the `mtkahypar` allocator, a cargo feature): its default here.
+            mtk_preset: alloc::MtkPreset::default(),
         };
         let placed = if allocator == "auto" {
             let copts = snn_place::CompareOptions {
@@ -544,7 +551,7 @@ fn emulate(
     };
     let (n, t) = (net.net.clone(), topology.topo.clone());
     let result = run(py, || {
-        let traffic = traffic_model(&traffic)?;
+        let traffic = traffic_model(&traffic, &t)?;
         let placement = placement.placement(&n)?;
         // The placement must fit this topology before any figure is computed from it.
         let mut report = snn_place::saved_placement_report(&n, &t, &placement, traffic)
@@ -594,7 +601,7 @@ fn compare(
     };
     let (n, t) = (net.net.clone(), topology.topo.clone());
     let result = run(py, || {
-        let traffic = traffic_model(&traffic)?;
+        let traffic = traffic_model(&traffic, &t)?;
         let time_limit = checked_time_limit(time_limit)?;
         let candidates = snn_place::candidates(&allocators).map_err(|e| bad(anyhow!(e)))?;
         let deadline = snn_place::deadline(time_limit, candidates.iter().map(String::as_str));
@@ -670,7 +677,7 @@ fn advise(
     };
     let (n, t) = (net.net.clone(), topology.topo.clone());
     run(py, || {
-        let traffic = traffic_model(&traffic)?;
+        let traffic = traffic_model(&traffic, &t)?;
         let placement = match &placement {
             Some(source) => {
                 let p = source.placement(&n)?;
