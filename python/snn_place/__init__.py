@@ -41,6 +41,7 @@ __all__ = [
     "compare",
     "emulate",
     "generate",
+    "import_nir",
     "import_keras",
     "place",
     "read_net",
@@ -326,6 +327,17 @@ def import_keras(
     for note in notes:
         warnings.warn(f"{source + ': ' if source else ''}{note}", SnnPlaceWarning, stacklevel=2)
     return net
+
+
+def import_nir(path, topology=DEFAULT_TOPOLOGY, *, rate=_native.DEFAULT_RATE, input_rate=_native.DEFAULT_RATE):
+    """A NIR file (the Neuromorphic Intermediate Representation that snnTorch, Norse, Sinabs, Rockpool,
+    Spyx and lava-dl export) as a network: ``snn-place import nir``. ``path`` is the HDF5 file's path;
+    each population is split into blocks that fit one core of ``topology``; ``rate`` and ``input_rate``
+    as for :func:`import_keras`. Returns ``(net, populations)``, ``populations`` a list of dicts with
+    ``node``, ``kind``, ``neurons``, ``blocks`` and ``synapses``."""
+    net, pops = _native.import_nir(os.fspath(path), load_topology(topology), rate, input_rate)
+    keys = ("node", "kind", "neurons", "blocks", "synapses")
+    return net, [dict(zip(keys, p)) for p in pops]
 
 
 def generate(kind, blocks, seed=0):

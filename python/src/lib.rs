@@ -750,6 +750,34 @@ fn import_keras(
     })
 }
 
+/// One population of a NIR import: (node id, node type, neurons, blocks, synapses).
+type NirPopulation = (String, String, u64, usize, u64);
+
+/// `snn-place import nir MODEL.nir`: a NIR file (HDF5, read from its path) as a network, and its
+/// populations as the command line prints them.
+#[pyfunction]
+#[pyo3(signature = (path, topology, rate, input_rate))]
+fn import_nir(
+    py: Python<'_>,
+    path: PathBuf,
+    topology: &Topo,
+    rate: f64,
+    input_rate: f64,
+) -> PyResult<(Net, Vec<NirPopulation>)> {
+    let t = topology.topo.clone();
+    run(py, move || {
+        let opts = frontend::NirOptions { rate, input_rate };
+        let import = snn_place::import_nir(&path, &t, &opts)
+            .map_err(|e| bad(anyhow!(e).context(path.display().to_string())))?;
+        let populations = import
+            .populations
+            .into_iter()
+            .map(|p| (p.node, p.kind, p.neurons, p.blocks, p.synapses))
+            .collect();
+        Ok((Net::new(import.network, None), populations))
+    })
+}
+
 /// `--axons`: how the front end counts a block's axons and synapse memory.
 fn axon_model(name: &str) -> PyResult<frontend::AxonModel> {
     frontend::AxonModel::from_name(name).ok_or_else(|| {
@@ -830,6 +858,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(advise, m)?)?;
     m.add_function(wrap_pyfunction!(build_layers, m)?)?;
     m.add_function(wrap_pyfunction!(import_keras, m)?)?;
+    m.add_function(wrap_pyfunction!(import_nir, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_function(wrap_pyfunction!(topologies_json, m)?)?;
     m.add_function(wrap_pyfunction!(preset_descriptions, m)?)?;

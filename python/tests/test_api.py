@@ -211,6 +211,20 @@ def test_import_keras_gives_the_clis_network_and_its_notes(cli, tmp_path):
         assert snn_place.import_keras(text, rate=0.05).to_json() == net.to_json()
 
 
+def test_import_nir_gives_the_clis_network_and_populations(cli, tmp_path):
+    model = fixture("nir", "mlp.nir")
+    code, out, err = cli("import", "nir", model, "-t", "kapoho-point", "-o", tmp_path / "cli.json")
+    assert code == 0, err
+    net, populations = snn_place.import_nir(model, "kapoho-point")
+    assert net.to_json() == (tmp_path / "cli.json").read_text()
+    printed = [line for line in err.splitlines() if ": population " in line]
+    assert len(printed) == len(populations) > 0
+    for p, line in zip(populations, printed):
+        assert f"population {p['node']} ({p['kind']}): {p['neurons']} neurons in {p['blocks']} blocks" in line
+    with pytest.raises(snn_place.BadInputError, match="broken"):
+        snn_place.import_nir(fixture("nir", "broken", "truncated.nir"))
+
+
 def test_generate_gives_the_clis_network(cli):
     code, out, err = cli("gen", "random", "--blocks", "300", "--seed", "4")
     assert code == 0, err
