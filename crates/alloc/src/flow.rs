@@ -664,17 +664,8 @@ fn pierce(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snn_graph::{Adjacency, Block, BlockId, Edge, Network as Net};
 
-    fn graph(n: usize, edges: &[(u32, u32, f64)]) -> BlockGraph {
-        let blocks = (0..n).map(|i| Block::new(format!("b{i}"), 1)).collect();
-        let edges = edges
-            .iter()
-            .map(|&(a, b, w)| Edge::new(BlockId(a), BlockId(b), w))
-            .collect();
-        let net = Net::new("t", blocks, edges).unwrap();
-        BlockGraph::new(&net, &Adjacency::new(&net))
-    }
+    use crate::partition::test_graph as graph;
 
     /// Brute force: the lowest cut over every split of parts `a` and `b` that fits the capacities.
     fn best_two_way(g: &BlockGraph, part: &[u32], a: u32, b: u32, cap: &[u32]) -> i64 {

@@ -413,18 +413,8 @@ pub fn fill_empty(g: &BlockGraph, part: &mut [u32], k: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snn_graph::{Adjacency, Block, BlockId, Edge, Network};
 
-    /// A graph from weighted undirected edges between `n` on-chip blocks.
-    fn graph(n: usize, edges: &[(u32, u32, f64)]) -> BlockGraph {
-        let blocks = (0..n).map(|i| Block::new(format!("b{i}"), 1)).collect();
-        let edges = edges
-            .iter()
-            .map(|&(a, b, w)| Edge::new(BlockId(a), BlockId(b), w))
-            .collect();
-        let net = Network::new("t", blocks, edges).unwrap();
-        BlockGraph::new(&net, &Adjacency::new(&net))
-    }
+    use crate::partition::test_graph as graph;
 
     #[test]
     fn empty_parts_get_the_loosest_vertex() {

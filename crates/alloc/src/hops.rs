@@ -148,17 +148,8 @@ pub fn refine(g: &BlockGraph, chip: &mut [u32], cap: &[u32], width: u32) -> HopS
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snn_graph::{Adjacency, Block, BlockId, Edge, Network};
 
-    fn graph(n: usize, edges: &[(u32, u32, f64)]) -> BlockGraph {
-        let blocks = (0..n).map(|i| Block::new(format!("b{i}"), 1)).collect();
-        let edges = edges
-            .iter()
-            .map(|&(a, b, w)| Edge::new(BlockId(a), BlockId(b), w))
-            .collect();
-        let net = Network::new("t", blocks, edges).unwrap();
-        BlockGraph::new(&net, &Adjacency::new(&net))
-    }
+    use crate::partition::test_graph as graph;
 
     #[test]
     fn moves_a_block_next_to_its_partner_without_raising_the_cut() {

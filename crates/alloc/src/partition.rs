@@ -178,6 +178,20 @@ impl BlockGraph {
     }
 }
 
+/// A graph from weighted undirected edges between `n` on-chip blocks of one compartment: what the
+/// refiners' unit tests build their cases from.
+#[cfg(test)]
+pub(crate) fn test_graph(n: usize, edges: &[(u32, u32, f64)]) -> BlockGraph {
+    use snn_graph::{Block, Edge};
+    let blocks = (0..n).map(|i| Block::new(format!("b{i}"), 1)).collect();
+    let edges = edges
+        .iter()
+        .map(|&(a, b, w)| Edge::new(BlockId(a), BlockId(b), w))
+        .collect();
+    let net = Network::new("t", blocks, edges).expect("a valid test network");
+    BlockGraph::new(&net, &Adjacency::new(&net))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
