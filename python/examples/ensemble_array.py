@@ -34,14 +34,12 @@ def ensemble_array(n_ens, n_neurons=100):
     return net
 
 
-def main():
-    n_ens, out = int(sys.argv[1]), sys.argv[2]
+def export_to(network, name, out):
+    """Builds `network` with nengo-loihi and writes it as snn-net/1 to `out` (gzip when it ends in .gz)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = nengo_loihi.Simulator(
-            ensemble_array(n_ens), target="sim", progress_bar=False
-        ).model
-    net = export_model(model, name=f"ensemble-array-{n_ens}")
+        model = nengo_loihi.Simulator(network, target="sim", progress_bar=False).model
+    net = export_model(model, name=name)
     text = json.dumps(net, sort_keys=True).encode()
     if out.endswith(".gz"):
         # mtime=0: the same model gives the same bytes
@@ -50,6 +48,11 @@ def main():
     else:
         with open(out, "wb") as f:
             f.write(text)
+
+
+def main():
+    n_ens, out = int(sys.argv[1]), sys.argv[2]
+    export_to(ensemble_array(n_ens), f"ensemble-array-{n_ens}", out)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,12 @@ do not divide evenly into chips of 128 cores.
 
 (needs nengo 4.1.0, nengo-loihi 1.1.0 and this repository's python/ package installed).
 """
-import gzip
-import json
 import sys
-import warnings
 
 import nengo
-import nengo_loihi
 import numpy as np
 
-from snn_place.nengo import export_model
+from ensemble_array import export_to  # this folder's script: builds with nengo-loihi, writes the file
 
 
 def dense_arrays(n_ens, n_neurons=100):
@@ -43,20 +39,7 @@ def dense_arrays(n_ens, n_neurons=100):
 
 def main():
     n_ens, out = int(sys.argv[1]), sys.argv[2]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = nengo_loihi.Simulator(
-            dense_arrays(n_ens), target="sim", progress_bar=False
-        ).model
-    net = export_model(model, name=f"ensemble-array-dense-{n_ens}")
-    text = json.dumps(net, sort_keys=True).encode()
-    if out.endswith(".gz"):
-        # mtime=0: the same model gives the same bytes
-        with open(out, "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as z:
-            z.write(text)
-    else:
-        with open(out, "wb") as f:
-            f.write(text)
+    export_to(dense_arrays(n_ens), f"ensemble-array-dense-{n_ens}", out)
 
 
 if __name__ == "__main__":

@@ -162,29 +162,27 @@ fn mtk_start(
 
 /// The exact objective of a partition in spikes per timestep: the traffic between blocks on different
 /// chips (unicast), or the multicast cut.
+/// `edges` are the network's on-chip edges ([`on_chip_edges`]), computed once by the caller.
 fn objective(
     net: &Network,
     g: &BlockGraph,
     part: &[u32],
-    traffic: TrafficModel,
+    edges: &[(u32, u32, f64)],
     nets: Option<&Nets>,
 ) -> f64 {
-    match (traffic, nets) {
-        (TrafficModel::Multicast, Some(nets)) => {
+    match nets {
+        Some(nets) => {
             let mut chip = vec![None; net.n_blocks()];
             for (v, b) in g.blocks.iter().enumerate() {
                 chip[b.idx()] = Some(ChipId(part[v]));
             }
             nets.cost(|b| chip[b.idx()])
         }
-        _ => {
-            let (_, edges) = on_chip_edges(net);
-            edges
-                .iter()
-                .filter(|&&(s, d, _)| part[s as usize] != part[d as usize])
-                .map(|e| e.2)
-                .sum()
-        }
+        None => edges
+            .iter()
+            .filter(|&&(s, d, _)| part[s as usize] != part[d as usize])
+            .map(|e| e.2)
+            .sum(),
     }
 }
 
@@ -286,9 +284,11 @@ impl Allocator for Portfolio {
             .chain([metis_fm, &greedy])
             .chain(mtk.as_ref())
             .collect();
+        // Under multicast `nets` is set and the objective is the multicast cut; else the edges decide.
+        let (_, edges) = on_chip_edges(net);
         let mut best: Option<(f64, usize)> = None;
         for (i, part) in candidates.iter().enumerate() {
-            let cost = objective(net, &g, part, ctx.traffic, nets.as_deref());
+            let cost = objective(net, &g, part, &edges, nets.as_deref());
             if best.is_none_or(|(b, _)| cost < b) {
                 best = Some((cost, i));
             }
@@ -307,15 +307,14 @@ impl Allocator for Portfolio {
             .iter()
             .map(|&b| placed.slot(b).chip().map_or(0, |c| c.0))
             .collect();
-        let before = objective(net, &g, &chip, ctx.traffic, None);
+        let before = objective(net, &g, &chip, &edges, None);
         let stats = hops::refine(
             &g,
             &mut chip,
             &vec![topo.cores_per_chip(); n_usable as usize],
             topo.chips().x,
         );
-        if stats.hops_after == stats.hops_before
-            || objective(net, &g, &chip, ctx.traffic, None) > before
+        if stats.hops_after == stats.hops_before || objective(net, &g, &chip, &edges, None) > before
         {
             return Ok(placed);
         }

@@ -12,6 +12,19 @@ use snn_placement::{Metrics, Placement, Rules, Slot};
 
 use crate::{by_name, pipeline, AllocError, Allocator, Ctx, Fm, Nets, Packed, Refiner, ALLOCATORS};
 
+/// A board of `cx` x `cy` Loihi chips, each a row of `tiles` tiles of `cpt` cores.
+fn board(name: &str, cx: u32, cy: u32, tiles: u32, cpt: u32) -> Topology {
+    Topology::new(
+        name,
+        Grid { x: cx, y: cy },
+        Grid { x: tiles, y: 1 },
+        cpt,
+        CoreLimits::LOIHI,
+        CostModel::default(),
+    )
+    .unwrap()
+}
+
 fn arb_case() -> impl Strategy<Value = (Network, Topology, u32)> {
     (1u32..4, 1u32..4, 1u32..4, 1u32..4).prop_flat_map(|(cx, cy, tiles, cpt)| {
         let per_chip = (tiles * cpt) as usize;
@@ -46,15 +59,7 @@ fn arb_case() -> impl Strategy<Value = (Network, Topology, u32)> {
                         Edge::new(BlockId(s.index(n) as u32), BlockId(d.index(n) as u32), *w)
                     })
                     .collect();
-                let topo = Topology::new(
-                    "prop",
-                    Grid { x: cx, y: cy },
-                    Grid { x: tiles, y: 1 },
-                    cpt,
-                    CoreLimits::LOIHI,
-                    CostModel::default(),
-                )
-                .unwrap();
+                let topo = board("prop", cx, cy, tiles, cpt);
                 (Network::new("prop", blocks, edges).unwrap(), topo, chips)
             })
     })
@@ -336,15 +341,7 @@ fn arb_full_board() -> impl Strategy<Value = (Network, Topology)> {
                     Edge::new(BlockId(s.index(n) as u32), BlockId(d.index(n) as u32), *w)
                 })
                 .collect();
-            let topo = Topology::new(
-                "full",
-                Grid { x: cx, y: cy },
-                Grid { x: tiles, y: 1 },
-                cpt,
-                CoreLimits::LOIHI,
-                CostModel::default(),
-            )
-            .unwrap();
+            let topo = board("full", cx, cy, tiles, cpt);
             (Network::new("full", blocks, edges).unwrap(), topo)
         })
     })
