@@ -244,6 +244,23 @@ fn build_allocator(opts: &Options) -> Result<Box<dyn Allocator>, Error> {
     let allocator =
         alloc::pipeline_configured(&opts.allocator, &opts.refine, &ilp, opts.mtk_preset)
             .map_err(|e| Error::Options(e.to_string()))?;
+    // What honours --objective: the ILP (allocator or refiner), and portfolio for `hops`.
+    let honoured = opts.allocator == "ilp"
+        || opts.refine.iter().any(|r| r == "ilp")
+        || (opts.allocator == "portfolio" && objective == alloc::Objective::Hops);
+    if !honoured
+        && !matches!(
+            objective,
+            alloc::Objective::Interchip | alloc::Objective::Multicast
+        )
+    {
+        return Err(Error::Options(format!(
+            "--objective {} is not minimised by --allocator {}: use portfolio (hops) or ilp, or \
+             --refine ilp (hops, max-link)",
+            objective.name(),
+            opts.allocator
+        )));
+    }
     if opts.spread && UNPACKABLE.contains(&opts.allocator.as_str()) {
         return Err(Error::Options(format!(
             "--spread does not apply to {}: it fixes the chip order itself (spread with portfolio, \

@@ -129,6 +129,9 @@ fn every_allocator_refiner_emulator_and_compare_is_thread_count_independent() {
         &["--spread", "--traffic", "multicast", "--seed", "2", net],
         Some(&spread),
     );
+    // `--objective hops`: its two annealing seeds run in parallel.
+    let hops = dir.path().join("p-hops");
+    same_at_1_and_2_threads(&["--objective", "hops", "--seed", "2", net], Some(&hops));
     // Packing and the multicast model: the local search and METIS's two graphs, in parallel tries.
     let packed = dir.path().join("p-pack");
     same_at_1_and_2_threads(

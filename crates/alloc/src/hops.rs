@@ -7,6 +7,10 @@
 //! are mesh distances (x then y: dimension-order routing's hop count). Deterministic: vertices in id
 //! order, ties to the lower chip.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::fm::FmConfig;
 use crate::partition::BlockGraph;
 
 /// Passes over all vertices at most.
@@ -22,7 +26,7 @@ pub struct HopStats {
 }
 
 /// Chips on an `x`-wide mesh, ids `y * x + x`: the hops between two of them.
-fn dist(width: u32, a: u32, b: u32) -> i64 {
+pub(crate) fn dist(width: u32, a: u32, b: u32) -> i64 {
     let (ax, ay) = ((a % width) as i64, (a / width) as i64);
     let (bx, by) = ((b % width) as i64, (b / width) as i64);
     (ax - bx).abs() + (ay - by).abs()
@@ -145,6 +149,454 @@ pub fn refine(g: &BlockGraph, chip: &mut [u32], cap: &[u32], width: u32) -> HopS
     }
 }
 
+/// The hop gain of moving `v` to chip `to` (hops saved; negative when it costs), with `v`'s neighbour
+/// `moved` (if any) counted as already sitting on its new chip: the gain of a swap partner once `v` has
+/// moved.
+fn hop_gain(
+    g: &BlockGraph,
+    chip: &[u32],
+    width: u32,
+    v: usize,
+    to: u32,
+    moved: Option<(usize, u32)>,
+) -> i64 {
+    let from = chip[v];
+    let mut gain = 0;
+    for (u, w) in g.neighbors(v) {
+        let c = match moved {
+            Some((m, at)) if m == u => at,
+            _ => chip[u],
+        };
+        gain += w * (dist(width, from, c) - dist(width, to, c));
+    }
+    gain
+}
+
+/// The chips a move of `v` may aim at: those its neighbours sit on and the mesh neighbours of its own
+/// (a step towards far partners, which shortens the edges that keep crossing), usable ones only
+/// (`cap > 0`), ascending, without v's own chip.
+fn targets(g: &BlockGraph, chip: &[u32], cap: &[u32], width: u32, v: usize, out: &mut Vec<u32>) {
+    let from = chip[v];
+    let (fx, fy) = (from % width, from / width);
+    out.clear();
+    out.extend(g.neighbors(v).map(|(u, _)| chip[u]));
+    out.extend(
+        [
+            (fx > 0).then(|| from - 1),
+            (fx + 1 < width).then(|| from + 1),
+            (fy > 0).then(|| from - width),
+            Some(from + width),
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    out.retain(|&c| c != from && cap.get(c as usize).is_some_and(|&k| k > 0));
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// The best move of `v` among its [`targets`] that `allowed` accepts: (gain, chip), ties to the lower
+/// chip.
+fn best_hop_move(
+    g: &BlockGraph,
+    chip: &[u32],
+    cap: &[u32],
+    width: u32,
+    v: usize,
+    scratch: &mut Vec<u32>,
+    allowed: impl Fn(u32) -> bool,
+) -> Option<(i64, u32)> {
+    targets(g, chip, cap, width, v, scratch);
+    let mut best: Option<(i64, u32)> = None;
+    for &to in scratch.iter() {
+        if !allowed(to) {
+            continue;
+        }
+        let gain = hop_gain(g, chip, width, v, to, None);
+        if best.is_none_or(|(bg, _)| gain > bg) {
+            best = Some((gain, to));
+        }
+    }
+    best
+}
+
+/// The member `u` of chip `to` (not yet moved in this pass) whose move to `v`'s chip gains the most
+/// once `v` sits on `to`, among those whose swap with `v` keeps both chips within capacity: (gain, u),
+/// ties to the lower id.
+#[allow(clippy::too_many_arguments)]
+fn best_partner(
+    g: &BlockGraph,
+    chip: &[u32],
+    members: &[u32],
+    moved: &[usize],
+    pass: usize,
+    size: &[u32],
+    cap: &[u32],
+    width: u32,
+    v: usize,
+    to: u32,
+) -> Option<(i64, usize)> {
+    let (from, w) = (chip[v], g.vwgt[v]);
+    let mut partner: Option<(i64, usize)> = None;
+    for &u in members {
+        let u = u as usize;
+        if chip[u] != to
+            || moved[u] == pass
+            || size[to as usize] + w - g.vwgt[u] > cap[to as usize]
+            || size[from as usize] - w + g.vwgt[u] > cap[from as usize]
+        {
+            continue;
+        }
+        let gu = hop_gain(g, chip, width, u, from, Some((v, to)));
+        if partner.is_none_or(|(bg, bu)| gu > bg || (gu == bg && u < bu)) {
+            partner = Some((gu, u));
+        }
+    }
+    partner
+}
+
+/// k-way Fiduccia-Mattheyses refinement of `chip` on the hop cost itself (spikes x mesh hops, the
+/// Steiner-tree objective of Mt-KaHyPar's `map` for two-pin nets), where the inter-chip cut may rise:
+/// what `--objective hops` minimises. As [`crate::fm::refine`] for the cut: a pass moves boundary
+/// vertices best gain first, each at most once, through moves that lose too, and rolls back to its best
+/// prefix; a move into a full chip is made as a swap with the member of that chip whose move back gains
+/// most, when the pair gains. Targets are the chips a vertex's neighbours sit on and its chip's mesh
+/// neighbours; chips with `cap[c] == 0` are never used. Never raises the hop cost; gains are exact in
+/// integer weights. Returns the hop cost before and after.
+pub fn fm(
+    g: &BlockGraph,
+    chip: &mut [u32],
+    cap: &[u32],
+    width: u32,
+    cfg: &FmConfig,
+    expired: &dyn Fn() -> bool,
+) -> (i64, i64) {
+    let n = g.n();
+    let k = cap.len();
+    let mut size = g.part_sizes(chip, k as u32);
+    let before = hop_cost(g, chip, width);
+    let mut hops = before;
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
+    for v in 0..n {
+        members[chip[v] as usize].push(v as u32);
+    }
+    let mut moved = vec![0usize; n];
+    let mut version = vec![0u32; n];
+    let mut scratch = Vec::new();
+    let patience = cfg.min_patience.max(n / 1000);
+    let boundary = |chip: &[u32], v: usize| g.neighbors(v).any(|(u, _)| chip[u] != chip[v]);
+    for pass in 1..=cfg.max_passes {
+        if expired() {
+            break;
+        }
+        let mut heap: BinaryHeap<(i64, Reverse<u32>, u32, u32)> = BinaryHeap::new();
+        for (v, &ver) in version.iter().enumerate() {
+            if !boundary(chip, v) {
+                continue;
+            }
+            if let Some((gain, to)) = best_hop_move(g, chip, cap, width, v, &mut scratch, |_| true)
+            {
+                heap.push((gain, Reverse(v as u32), to, ver));
+            }
+        }
+        let mut log: Vec<(u32, u32)> = Vec::new();
+        let (mut sum, mut best_sum, mut best_len) = (0i64, 0i64, 0usize);
+        while let Some((gain, Reverse(v), to, ver)) = heap.pop() {
+            let v = v as usize;
+            if ver != version[v] || moved[v] == pass {
+                continue;
+            }
+            let from = chip[v];
+            let w = g.vwgt[v];
+            let mut step = vec![(v, to)];
+            let mut step_gain = gain;
+            if size[to as usize] + w > cap[to as usize] {
+                // `to` is full: a swap with the member whose move to `from` gains most once v sits
+                // there, if the pair gains; else the same with v's other targets, best first, and a
+                // target with room ends the search (v goes back on the heap with that move).
+                targets(g, chip, cap, width, v, &mut scratch);
+                let mut order: Vec<(i64, u32)> = scratch
+                    .iter()
+                    .map(|&t| (hop_gain(g, chip, width, v, t, None), t))
+                    .collect();
+                order.sort_by_key(|&(gain, t)| (Reverse(gain), t));
+                let mut found = None;
+                for (gain_t, t) in order {
+                    if gain_t <= 0 && found.is_none() && size[t as usize] + w > cap[t as usize] {
+                        // A swap needs the partner to gain more than v loses: rarely; stop here.
+                        break;
+                    }
+                    if size[t as usize] + w <= cap[t as usize] {
+                        version[v] += 1;
+                        heap.push((gain_t, Reverse(v as u32), t, version[v]));
+                        break;
+                    }
+                    let partner = best_partner(
+                        g,
+                        chip,
+                        &members[t as usize],
+                        &moved,
+                        pass,
+                        &size,
+                        cap,
+                        width,
+                        v,
+                        t,
+                    );
+                    if let Some((gu, u)) = partner.filter(|&(gu, _)| gain_t + gu > 0) {
+                        found = Some((t, gain_t + gu, u));
+                        break;
+                    }
+                }
+                let Some((t, pair_gain, u)) = found else {
+                    version[v] += 1;
+                    continue;
+                };
+                step = vec![(v, t), (u, from)];
+                step_gain = pair_gain;
+            }
+            for &(x, dest) in &step {
+                let src = chip[x];
+                size[src as usize] -= g.vwgt[x];
+                size[dest as usize] += g.vwgt[x];
+                chip[x] = dest;
+                members[dest as usize].push(x as u32);
+                moved[x] = pass;
+                log.push((x as u32, src));
+            }
+            sum += step_gain;
+            if sum > best_sum {
+                best_sum = sum;
+                best_len = log.len();
+            }
+            if log.len() - best_len > patience || expired() {
+                break;
+            }
+            for &(x, _) in &step {
+                for (u, _) in g.neighbors(x) {
+                    if moved[u] == pass {
+                        continue;
+                    }
+                    version[u] += 1;
+                    if !boundary(chip, u) {
+                        continue;
+                    }
+                    let mv = best_hop_move(g, chip, cap, width, u, &mut scratch, |_| true);
+                    if let Some((gain, to)) = mv {
+                        heap.push((gain, Reverse(u as u32), to, version[u]));
+                    }
+                }
+            }
+        }
+        for &(v, from) in log[best_len..].iter().rev() {
+            let v = v as usize;
+            size[chip[v] as usize] -= g.vwgt[v];
+            size[from as usize] += g.vwgt[v];
+            chip[v] = from;
+            members[from as usize].push(v as u32);
+        }
+        // Members lists keep stale entries (skipped by the `chip[u] != to` check); drop them once a pass.
+        for (c, list) in members.iter_mut().enumerate() {
+            list.retain(|&u| chip[u as usize] == c as u32);
+            list.sort_unstable();
+            list.dedup();
+        }
+        hops -= best_sum;
+        if best_sum == 0 {
+            break;
+        }
+    }
+    debug_assert_eq!(hops, hop_cost(g, chip, width));
+    (before, hops)
+}
+
+/// V-cycles ([`crate::multilevel::vcycles_by`]) on the hop cost: coarsening within chips keeps the hop
+/// cost; at every coarse level [`anneal`] (`anneal_moves` proposals per vertex) moves whole clusters
+/// of blocks across the mesh, which reshapes the chips' regions of the network to fit the mesh (the
+/// finest level's single-block moves cannot: measured on `gen layered --blocks 3910` on a 4 x 8 mesh,
+/// FM alone at every level lowered the hops by 2%, annealing at the coarse levels by 18%), then [`fm`]
+/// at every level. Never raises the hop cost. Returns it before and after.
+#[allow(clippy::too_many_arguments)]
+pub fn vcycles(
+    g: &BlockGraph,
+    chip: &mut [u32],
+    cap: &[u32],
+    width: u32,
+    cycles: usize,
+    seed: u64,
+    anneal_moves: usize,
+    cfg: &FmConfig,
+    expired: &(dyn Fn() -> bool + Sync),
+) -> (i64, i64) {
+    let finest = g.n();
+    crate::multilevel::vcycles_by(
+        g,
+        chip,
+        cap,
+        cycles,
+        seed,
+        &|g, chip| hop_cost(g, chip, width),
+        &mut |graph, chip| {
+            if graph.n() < finest {
+                // Each level's annealing draws its own stream, derived from the seed and the level's size.
+                let seed = seed ^ (graph.n() as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+                anneal(
+                    graph,
+                    chip,
+                    cap,
+                    width,
+                    anneal_moves * graph.n(),
+                    seed,
+                    expired,
+                );
+            }
+            fm(graph, chip, cap, width, cfg, expired);
+        },
+        expired,
+    )
+}
+
+/// Simulated annealing of `chip` on the hop cost (as VPR places FPGA blocks on a grid: Betz and Rose
+/// 1997, "VPR: A new packing, placement and routing tool for FPGA research"), `moves` proposals in all.
+/// A proposal takes a vertex and a chip one of its neighbours sits on, or a mesh neighbour of its own,
+/// and moves it there if the chip has room, else swaps it with a random member of that chip of the same
+/// weight; uphill proposals pass with probability exp(-delta / T). T starts at a fraction of the mean
+/// uphill delta (the start is already a good partition, not a random one) and falls geometrically to
+/// nearly zero. The best state met at the end of a temperature step is kept, so the hop cost never
+/// rises. Deterministic for a seed. Returns the hop cost before and after.
+pub fn anneal(
+    g: &BlockGraph,
+    chip: &mut [u32],
+    cap: &[u32],
+    width: u32,
+    moves: usize,
+    seed: u64,
+    expired: &dyn Fn() -> bool,
+) -> (i64, i64) {
+    use rand::{Rng, SeedableRng};
+    let n = g.n();
+    let k = cap.len();
+    let before = hop_cost(g, chip, width);
+    if n < 2 || k < 2 || moves == 0 {
+        return (before, before);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut size = g.part_sizes(chip, k as u32);
+    // Invariant: `members[c][pos[v]] == v` for v on chip c.
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
+    let mut pos = vec![0u32; n];
+    for v in 0..n {
+        pos[v] = members[chip[v] as usize].len() as u32;
+        members[chip[v] as usize].push(v as u32);
+    }
+    let relocate =
+        |members: &mut Vec<Vec<u32>>, pos: &mut [u32], chip: &mut [u32], v: usize, to: u32| {
+            let from = chip[v] as usize;
+            let i = pos[v] as usize;
+            members[from].swap_remove(i);
+            if let Some(&moved_in) = members[from].get(i) {
+                pos[moved_in as usize] = i as u32;
+            }
+            pos[v] = members[to as usize].len() as u32;
+            members[to as usize].push(v as u32);
+            chip[v] = to;
+        };
+    let height = (k as u32).div_ceil(width);
+    // A proposal: (delta in hops, vertex, target chip, swap partner).
+    let propose =
+        |chip: &[u32], size: &[u32], members: &[Vec<u32>], rng: &mut rand_chacha::ChaCha8Rng| {
+            let v = rng.random_range(0..n);
+            let from = chip[v];
+            let deg = g.xadj[v + 1] - g.xadj[v];
+            let to = if deg > 0 && rng.random_bool(0.5) {
+                chip[g.adj[g.xadj[v] + rng.random_range(0..deg)] as usize]
+            } else {
+                let (fx, fy) = (from % width, from / width);
+                match rng.random_range(0..4) {
+                    0 if fx > 0 => from - 1,
+                    1 if fx + 1 < width => from + 1,
+                    2 if fy > 0 => from - width,
+                    3 if fy + 1 < height => from + width,
+                    _ => return None,
+                }
+            };
+            if to == from || to as usize >= k || cap[to as usize] == 0 {
+                return None;
+            }
+            let w = g.vwgt[v];
+            if size[to as usize] + w <= cap[to as usize] {
+                return Some((-hop_gain(g, chip, width, v, to, None), v, to, None));
+            }
+            let list = &members[to as usize];
+            let u = list[rng.random_range(0..list.len())] as usize;
+            let wu = g.vwgt[u];
+            if size[to as usize] + w - wu > cap[to as usize]
+                || size[from as usize] + wu - w > cap[from as usize]
+            {
+                return None;
+            }
+            let gain = hop_gain(g, chip, width, v, to, None)
+                + hop_gain(g, chip, width, u, from, Some((v, to)));
+            Some((-gain, v, to, Some(u)))
+        };
+    // The starting temperature: a fifth of the mean uphill delta of a sample of proposals.
+    let (mut up, mut n_up) = (0.0f64, 0usize);
+    for _ in 0..1000 {
+        if let Some((delta, ..)) = propose(chip, &size, &members, &mut rng) {
+            if delta > 0 {
+                up += delta as f64;
+                n_up += 1;
+            }
+        }
+    }
+    if n_up == 0 {
+        return (before, before);
+    }
+    let steps = 100;
+    let t0 = 0.2 * up / n_up as f64;
+    let alpha = (1e-4f64).powf(1.0 / steps as f64);
+    let mut cost = before;
+    let (mut best, mut best_chip) = (before, chip.to_vec());
+    let mut t = t0;
+    for _ in 0..steps {
+        if expired() {
+            break;
+        }
+        for _ in 0..moves / steps {
+            let Some((delta, v, to, partner)) = propose(chip, &size, &members, &mut rng) else {
+                continue;
+            };
+            if delta > 0 && rng.random::<f64>() >= (-(delta as f64) / t).exp() {
+                continue;
+            }
+            let from = chip[v];
+            match partner {
+                None => {
+                    size[from as usize] -= g.vwgt[v];
+                    size[to as usize] += g.vwgt[v];
+                    relocate(&mut members, &mut pos, chip, v, to);
+                }
+                Some(u) => {
+                    // v weighs no more than `from` holds, u no more than `to` holds: no underflow.
+                    size[from as usize] = size[from as usize] + g.vwgt[u] - g.vwgt[v];
+                    size[to as usize] = size[to as usize] + g.vwgt[v] - g.vwgt[u];
+                    relocate(&mut members, &mut pos, chip, v, to);
+                    relocate(&mut members, &mut pos, chip, u, from);
+                }
+            }
+            cost += delta;
+        }
+        if cost < best {
+            best = cost;
+            best_chip.copy_from_slice(chip);
+        }
+        t *= alpha;
+    }
+    chip.copy_from_slice(&best_chip);
+    debug_assert_eq!(best, hop_cost(g, chip, width));
+    (before, best)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +645,121 @@ mod tests {
             let sizes = g.part_sizes(&chip, k);
             assert!(sizes.iter().all(|&s| s <= per), "case {case}: {sizes:?}");
         }
+    }
+
+    /// Random graphs on random meshes with chips of `per` cores, some closed (capacity 0), each vertex
+    /// on an open chip: (graph, chips, capacities, width).
+    fn random_case(rng: &mut rand_chacha::ChaCha8Rng) -> (BlockGraph, Vec<u32>, Vec<u32>, u32) {
+        use rand::Rng;
+        let (width, height) = (rng.random_range(1..4u32), rng.random_range(1..4u32));
+        let k = (width * height) as usize;
+        let per = rng.random_range(1..6u32);
+        let mut cap = vec![per; k];
+        // Close a chip now and then, as `--objective hops` does with the chips the mapping left free.
+        if k > 1 && rng.random_bool(0.5) {
+            cap[rng.random_range(0..k)] = 0;
+        }
+        let open: Vec<u32> = (0..k as u32).filter(|&c| cap[c as usize] > 0).collect();
+        let room = open.len() * per as usize;
+        let n = room - rng.random_range(0..=room.min(2)).min(room - 1);
+        let mut edges = Vec::new();
+        for _ in 0..rng.random_range(n..4 * n) {
+            let (x, y) = (rng.random_range(0..n as u32), rng.random_range(0..n as u32));
+            if x != y {
+                edges.push((x, y, rng.random_range(1..9) as f64));
+            }
+        }
+        let chip = (0..n).map(|v| open[v % open.len()]).collect();
+        (graph(n, &edges), chip, cap, width)
+    }
+
+    fn check_valid(g: &BlockGraph, chip: &[u32], cap: &[u32], case: usize) {
+        let sizes = g.part_sizes(chip, cap.len() as u32);
+        assert!(
+            sizes.iter().zip(cap).all(|(s, c)| s <= c),
+            "case {case}: {sizes:?} over {cap:?}"
+        );
+    }
+
+    #[test]
+    fn fm_anneal_and_vcycles_count_exactly_never_raise_hops_and_respect_capacity() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let cfg = FmConfig::default();
+        for case in 0..150 {
+            let (g, start, cap, width) = random_case(&mut rng);
+            let mut chip = start.clone();
+            let (before, after) = fm(&g, &mut chip, &cap, width, &cfg, &|| false);
+            assert_eq!(before, hop_cost(&g, &start, width), "case {case}");
+            assert_eq!(after, hop_cost(&g, &chip, width), "case {case}");
+            assert!(after <= before, "case {case}");
+            check_valid(&g, &chip, &cap, case);
+
+            let mut annealed = start.clone();
+            let (b, a) = anneal(
+                &g,
+                &mut annealed,
+                &cap,
+                width,
+                50 * g.n(),
+                case as u64,
+                &|| false,
+            );
+            assert_eq!(
+                (b, a),
+                (before, hop_cost(&g, &annealed, width)),
+                "case {case}"
+            );
+            assert!(a <= b, "case {case}");
+            check_valid(&g, &annealed, &cap, case);
+            let mut again = start.clone();
+            anneal(
+                &g,
+                &mut again,
+                &cap,
+                width,
+                50 * g.n(),
+                case as u64,
+                &|| false,
+            );
+            assert_eq!(again, annealed, "case {case}: annealing is deterministic");
+
+            let mut cycled = start.clone();
+            let (b, a) = vcycles(&g, &mut cycled, &cap, width, 2, 1, 50, &cfg, &|| false);
+            assert_eq!(
+                (b, a),
+                (before, hop_cost(&g, &cycled, width)),
+                "case {case}"
+            );
+            assert!(a <= b, "case {case}");
+            check_valid(&g, &cycled, &cap, case);
+        }
+    }
+
+    #[test]
+    fn fm_swaps_between_full_chips_and_may_raise_the_cut() {
+        // Chips 0, 1, 2 in a row, one core each, all full. Block 0 (chip 0) talks to block 2 (chip 2)
+        // with weight 5; block 1 (chip 1) talks to nobody. Swapping 0 and 1 saves 5 hops.
+        let g = graph(3, &[(0, 2, 5.0)]);
+        let mut chip = vec![0, 1, 2];
+        let (before, after) = fm(&g, &mut chip, &[1, 1, 1], 3, &FmConfig::default(), &|| {
+            false
+        });
+        assert_eq!((before, after), (10_000_000, 5_000_000));
+        assert_eq!(chip, [1, 0, 2]);
+        // Two pairs on a 1 x 4 row, chips of 2: {0,1} talk heavily, {2,3} too, and 1-2 lightly. From
+        // {0,2} {1,3} on chips 0 and 3 (3 hops each way) the hop objective puts the pairs side by side.
+        let g = graph(4, &[(0, 1, 9.0), (2, 3, 9.0), (1, 2, 1.0)]);
+        let mut chip = vec![0, 3, 0, 3];
+        let (before, after) = fm(
+            &g,
+            &mut chip,
+            &[2, 2, 2, 2],
+            4,
+            &FmConfig::default(),
+            &|| false,
+        );
+        assert!(after < before);
+        assert_eq!(after, hop_cost(&g, &chip, 4));
     }
 }

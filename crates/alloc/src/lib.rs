@@ -234,7 +234,14 @@ pub fn by_name_configured(
         "round-robin" => Ok(Box::new(RoundRobin)),
         "greedy-interchip" => Ok(Box::new(GreedyInterchip)),
         "metis" => Ok(Box::new(Metis::default())),
-        "portfolio" => Ok(Box::new(Portfolio::default())),
+        "portfolio" => Ok(Box::new(Portfolio {
+            // Portfolio minimises the hops or the traffic between chips (max-link: see the CLI's check).
+            objective: match ilp.objective {
+                Objective::Hops => Objective::Hops,
+                _ => Objective::Interchip,
+            },
+            ..Portfolio::default()
+        })),
         _ => Err(AllocError::Unknown {
             name: name.to_string(),
             known: names(ALLOCATORS),

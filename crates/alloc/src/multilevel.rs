@@ -93,21 +93,57 @@ pub fn vcycles_with_flows(
     flows: Option<&FlowConfig>,
     expired: &(dyn Fn() -> bool + Sync),
 ) -> FmStats {
+    let mut stats = FmStats::default();
+    let (before, after) = vcycles_by(
+        g,
+        part,
+        cap,
+        cycles,
+        seed,
+        &|g, part| g.cut(part),
+        &mut |graph, p| {
+            let s = fm::refine(graph, p, cap, cfg, expired);
+            if let Some(f) = flows {
+                flow::refine(graph, p, cap, f, expired);
+            }
+            stats.passes += s.passes;
+            stats.moves_kept += s.moves_kept;
+        },
+        expired,
+    );
+    stats.cut_before = before;
+    stats.cut_after = after;
+    stats
+}
+
+/// The V-cycle loop, for any objective that contraction within parts preserves (the cut, or the hops of
+/// [`crate::hops`]): up to `cycles` cycles, each coarsening `g` by matching within parts and calling
+/// `refine_level` on every level from the coarsest back to `g`, stopping after a cycle that lowers
+/// `cost` by nothing or when `expired` says so. `refine_level` must never raise `cost`. Returns the cost
+/// before and after.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn vcycles_by(
+    g: &BlockGraph,
+    part: &mut [u32],
+    cap: &[u32],
+    cycles: usize,
+    seed: u64,
+    cost: &dyn Fn(&BlockGraph, &[u32]) -> i64,
+    refine_level: &mut dyn FnMut(&BlockGraph, &mut [u32]),
+    expired: &(dyn Fn() -> bool + Sync),
+) -> (i64, i64) {
     let k = cap.len();
-    let before = g.cut(part);
+    let before = cost(g, part);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    // Clusters stay small enough to move between chips: an eighth of the smallest capacity.
-    let max_weight = (cap.iter().copied().min().unwrap_or(1) / 8).max(2);
-    let mut stats = FmStats {
-        cut_before: before,
-        cut_after: before,
-        ..FmStats::default()
-    };
+    // Clusters stay small enough to move between chips: an eighth of the smallest capacity of a usable
+    // chip (a chip of capacity 0 takes nothing).
+    let smallest = cap.iter().copied().filter(|&c| c > 0).min().unwrap_or(1);
+    let max_weight = (smallest / 8).max(2);
     for _ in 0..cycles {
         if expired() {
             break;
         }
-        let cycle_start = g.cut(part);
+        let cycle_start = cost(g, part);
         // Coarsen: each level keeps the graph, the partition and the map to the next level.
         let mut graphs: Vec<BlockGraph> = Vec::new();
         let mut maps: Vec<Vec<u32>> = Vec::new();
@@ -135,12 +171,7 @@ pub fn vcycles_with_flows(
         for level in (0..parts.len()).rev() {
             let graph = if level == 0 { g } else { &graphs[level - 1] };
             let mut p = std::mem::take(&mut parts[level]);
-            let s = fm::refine(graph, &mut p, cap, cfg, expired);
-            if let Some(f) = flows {
-                flow::refine(graph, &mut p, cap, f, expired);
-            }
-            stats.passes += s.passes;
-            stats.moves_kept += s.moves_kept;
+            refine_level(graph, &mut p);
             if level == 0 {
                 part.copy_from_slice(&p);
             } else {
@@ -151,13 +182,11 @@ pub fn vcycles_with_flows(
                 }
             }
         }
-        let cut = g.cut(part);
-        if cut >= cycle_start {
+        if cost(g, part) >= cycle_start {
             break;
         }
     }
-    stats.cut_after = g.cut(part);
-    stats
+    (before, cost(g, part))
 }
 
 #[cfg(test)]

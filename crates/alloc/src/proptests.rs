@@ -424,3 +424,65 @@ proptest! {
         check_portfolio(&net, &topo, Rules::for_topology(&topo), seed, traffic, false)?;
     }
 }
+
+/// `portfolio` with `--objective hops` against `portfolio` itself (interchip) with the same seed: a
+/// valid placement, the same number of chips, and never more hop-spikes.
+fn check_hops(
+    net: &Network,
+    topo: &Topology,
+    rules: Rules,
+    seed: u64,
+    spread: bool,
+) -> Result<(), TestCaseError> {
+    let run = |objective| {
+        let mut ctx = Ctx::new(seed, rules);
+        ctx.spread = spread;
+        crate::Portfolio {
+            objective,
+            ..crate::Portfolio::default()
+        }
+        .allocate(net, topo, &mut ctx)
+    };
+    let base = match run(crate::Objective::Interchip) {
+        Ok(p) => p,
+        Err(AllocError::Infeasible { .. }) | Err(AllocError::Block(_)) => return Ok(()),
+        Err(e) => return Err(TestCaseError::fail(format!("portfolio: {e}"))),
+    };
+    let hops = run(crate::Objective::Hops)
+        .map_err(|e| TestCaseError::fail(format!("portfolio --objective hops: {e}")))?;
+    hops.validate(net, topo, &rules)
+        .map_err(|e| TestCaseError::fail(format!("portfolio --objective hops: {e}")))?;
+    let (ours, theirs) = (
+        Metrics::compute(net, topo, &hops),
+        Metrics::compute(net, topo, &base),
+    );
+    prop_assert!(
+        ours.hop_spikes <= theirs.hop_spikes + 1e-9 * (1.0 + theirs.hop_spikes),
+        "hops {} > interchip's {}",
+        ours.hop_spikes,
+        theirs.hop_spikes
+    );
+    prop_assert_eq!(ours.chips_used, theirs.chips_used);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn portfolio_for_hops_never_has_more_hops_than_for_interchip(
+        (net, topo, chips) in arb_case(),
+        seed in 0u64..4,
+        spread in any::<bool>(),
+    ) {
+        check_hops(&net, &topo, Rules { chips, packing: false }, seed, spread)?;
+    }
+
+    #[test]
+    fn portfolio_for_hops_works_on_boards_without_a_free_core(
+        (net, topo) in arb_full_board(),
+        seed in 0u64..4,
+    ) {
+        check_hops(&net, &topo, Rules::for_topology(&topo), seed, false)?;
+    }
+}
