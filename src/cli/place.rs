@@ -38,9 +38,11 @@ pub(crate) struct PlaceArgs {
     /// Seeds the allocator; the same seed gives the same placement, e.g. --seed 7.
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub(crate) seed: u64,
-    /// What --allocator ilp and --refine ilp minimise: interchip (spikes between chips), hops (spikes x
-    /// chip hops; its model grows with the chips squared: small nets and windows only) or max-link
-    /// (the busiest chip-to-chip link), e.g. --objective max-link.
+    /// What the placement minimises: interchip (spikes between chips; the hops are then lowered only
+    /// where that costs no inter-chip traffic), hops (spikes x chip hops: portfolio refines its
+    /// placement on the hops themselves, the inter-chip spikes may rise; the ILP's model grows with the
+    /// chips squared: small nets and windows only) or max-link (the busiest chip-to-chip link: ilp and
+    /// --refine ilp only), e.g. --objective hops.
     #[arg(long, value_name = "NAME", default_value = "interchip", value_parser = parse_objective)]
     pub(crate) objective: Objective,
     /// Stop after S seconds with the best placement found (the ILP then prints its lower bound); 10 s by
