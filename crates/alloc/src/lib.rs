@@ -159,7 +159,8 @@ pub const ALLOCATORS: &[(&str, &str)] = &[
     (
         "portfolio",
         "the default: METIS + FM and GreedyInterchip's chips, each refined by FM, V-cycles and flows \
-         (min cuts between pairs of chips), least traffic kept; never worse than either",
+         (min cuts between pairs of chips), least traffic kept; never worse than either; \
+         --objective hops refines the mapped chips on spikes x hops",
     ),
     (
         "greedy",
