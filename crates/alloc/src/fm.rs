@@ -141,20 +141,33 @@ pub fn refine(
     // Invariant: for a vertex not yet moved in the current pass, the gain of its best move as of now
     // (i64::MIN when it touches no other part); `best_swap_partner` skips candidates by it.
     let mut best_gain = vec![i64::MIN; n];
+    // A vertex's best move depends only on its own part and its neighbours': it is computed again at
+    // the start of a pass only for the vertices a move of the last pass (kept or rolled back) touched,
+    // and a pass, which moves a few hundred vertices, no longer costs a sweep of every edge.
+    // Invariant: `start_move[v]` is v's best move now, unless `stale[v]`.
+    let mut start_move: Vec<Option<(i64, u32)>> = vec![None; n];
+    let mut stale = vec![true; n];
     let patience = cfg.patience(n);
     for pass in 1..=cfg.max_passes {
         if expired() {
             break;
         }
         stats.passes = pass;
-        let mut heap: BinaryHeap<(i64, Reverse<u32>, u32, u32)> = BinaryHeap::new();
+        let mut entries = Vec::new();
         for (v, &ver) in version.iter().enumerate() {
-            let mv = best_move(g, part, &mut conn, v, |_| true);
+            if stale[v] {
+                start_move[v] = best_move(g, part, &mut conn, v, |_| true);
+                stale[v] = false;
+            }
+            let mv = start_move[v];
             best_gain[v] = mv.map_or(i64::MIN, |m| m.0);
             if let Some((gain, p)) = mv {
-                heap.push((gain, Reverse(v as u32), p, ver));
+                entries.push((gain, Reverse(v as u32), p, ver));
             }
         }
+        // Built in linear time; the entries are distinct (one per vertex), so the order they leave
+        // the heap in does not depend on how it was built.
+        let mut heap: BinaryHeap<(i64, Reverse<u32>, u32, u32)> = BinaryHeap::from(entries);
         // The moves of this pass, to roll back past the best prefix.
         let mut log: Vec<(u32, u32)> = Vec::new();
         let (mut gain_sum, mut best_sum, mut best_len) = (0i64, 0i64, 0usize);
@@ -221,6 +234,12 @@ pub fn refine(
         }
         for &(v, from) in log[best_len..].iter().rev() {
             move_vertex(g, part, &mut size, &mut members, &mut pos, v as usize, from);
+        }
+        for &(v, _) in &log {
+            stale[v as usize] = true;
+            for (u, _) in g.neighbors(v as usize) {
+                stale[u] = true;
+            }
         }
         stats.moves_kept += best_len;
         stats.cut_after -= best_sum;
