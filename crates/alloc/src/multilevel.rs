@@ -103,7 +103,8 @@ pub fn vcycles_with_flows(
         cut_after: before,
         ..FmStats::default()
     };
-    // Invariant: the cut of `part`, kept from the refiners' exact statistics rather than swept again.
+    // Invariant: the cut of the partition being refined, at whatever level: contraction and projection
+    // keep it exactly, and the refiners' statistics are exact, so it is never swept again.
     let mut cut = before;
     for _ in 0..cycles {
         if expired() {
@@ -137,16 +138,15 @@ pub fn vcycles_with_flows(
         for level in (0..parts.len()).rev() {
             let graph = if level == 0 { g } else { &graphs[level - 1] };
             let mut p = std::mem::take(&mut parts[level]);
-            let s = fm::refine(graph, &mut p, cap, cfg, expired);
-            let mut level_cut = s.cut_after;
+            let s = fm::refine_with_cut(graph, &mut p, cap, cut, cfg, expired);
+            cut = s.cut_after;
             if let Some(f) = flows {
-                level_cut = flow::refine(graph, &mut p, cap, f, expired).cut_after;
+                cut = flow::refine(graph, &mut p, cap, f, expired).cut_after;
             }
             stats.passes += s.passes;
             stats.moves_kept += s.moves_kept;
             if level == 0 {
                 part.copy_from_slice(&p);
-                cut = level_cut;
             } else {
                 let map = &maps[level - 1];
                 let finer = &mut parts[level - 1];
