@@ -135,6 +135,8 @@ pub fn vcycles_with_flows(
     expired: &(dyn Fn() -> bool + Sync),
 ) -> FmStats {
     let mut stats = FmStats::default();
+    // Invariant: the cut of the partition the next level's refiners start from.
+    let mut cut = g.cut(part);
     let (before, after) = vcycles_by(
         g,
         part,
@@ -146,9 +148,12 @@ pub fn vcycles_with_flows(
         false,
         &|g, part| g.cut(part),
         &mut |graph, p| {
-            let s = fm::refine(graph, p, cap, cfg, expired);
+            // Contraction and projection keep the cut exactly, and the refiners' statistics are
+            // exact: the cut at every level is the last refiner's, never swept again.
+            let s = fm::refine_with_cut(graph, p, cap, cut, cfg, expired);
+            cut = s.cut_after;
             if let Some(f) = flows {
-                flow::refine(graph, p, cap, f, expired);
+                cut = flow::refine(graph, p, cap, f, expired).cut_after;
             }
             stats.passes += s.passes;
             stats.moves_kept += s.moves_kept;

@@ -135,18 +135,32 @@ impl BlockGraph {
     /// The graph with vertex `v` merged into cluster `cluster[v]` (clusters `0..n_clusters`): cluster
     /// weights add up, edges between clusters add up, edges inside one disappear.
     pub fn contract(&self, cluster: &[u32], n_clusters: usize) -> BlockGraph {
-        let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_clusters];
+        // The members of each cluster in ascending order, as compressed rows (a counting sort): one
+        // allocation rather than one per cluster, which took a third of the contraction's time.
         let mut vwgt = vec![0u32; n_clusters];
+        let mut first = vec![0usize; n_clusters + 1];
         for (v, &c) in cluster.iter().enumerate() {
-            members[c as usize].push(v as u32);
+            first[c as usize + 1] += 1;
             vwgt[c as usize] += self.vwgt[v];
+        }
+        for c in 0..n_clusters {
+            first[c + 1] += first[c];
+        }
+        let mut members = vec![0u32; cluster.len()];
+        let mut fill = first.clone();
+        for (v, &c) in cluster.iter().enumerate() {
+            members[fill[c as usize]] = v as u32;
+            fill[c as usize] += 1;
         }
         // Invariant: `slot[c]` is c's position in the row being built, or usize::MAX.
         let mut slot = vec![usize::MAX; n_clusters];
         let mut xadj = Vec::with_capacity(n_clusters + 1);
-        let (mut adj, mut weights) = (Vec::new(), Vec::new());
+        // Contraction never adds edges: the rows fit in the fine graph's length without growing.
+        let mut adj = Vec::with_capacity(self.adj.len());
+        let mut weights = Vec::with_capacity(self.adj.len());
         xadj.push(0);
-        for (c, vs) in members.iter().enumerate() {
+        for c in 0..n_clusters {
+            let vs = &members[first[c]..first[c + 1]];
             let start = adj.len();
             for &v in vs {
                 for (u, w) in self.neighbors(v as usize) {
