@@ -41,6 +41,51 @@ pub(crate) fn dist(width: u32, a: u32, b: u32) -> i64 {
     (ax - bx).abs() + (ay - by).abs()
 }
 
+/// What a chip assignment costs per edge, for [`fm`], [`anneal`] and [`vcycles`]: the hops between the
+/// ends' chips on the mesh (`--objective hops`), or 1 for any two chips (the inter-chip cut).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Chips `y * width + x` on a mesh `width` chips wide.
+    Mesh { width: u32 },
+    /// Every chip one step from every other.
+    Cut,
+}
+
+impl Metric {
+    /// The cost of an edge of weight 1 between chips `a` and `b`.
+    pub fn dist(self, a: u32, b: u32) -> i64 {
+        match self {
+            Metric::Mesh { width } => dist(width, a, b),
+            Metric::Cut => i64::from(a != b),
+        }
+    }
+
+    /// The total cost of `chip`: every edge's weight times [`Metric::dist`].
+    pub fn cost(self, g: &BlockGraph, chip: &[u32]) -> i64 {
+        match self {
+            Metric::Mesh { width } => hop_cost(g, chip, width),
+            Metric::Cut => g.cut(chip),
+        }
+    }
+
+    /// The mesh neighbour of chip `from` in direction `dir` (0 west, 1 east, 2 south, 3 north) among
+    /// chips `0..k`, if any; none without a mesh.
+    fn step(self, from: u32, dir: u32, k: u32) -> Option<u32> {
+        let Metric::Mesh { width } = self else {
+            return None;
+        };
+        let (x, y, height) = (from % width, from / width, k.div_ceil(width));
+        let to = match dir {
+            0 if x > 0 => from - 1,
+            1 if x + 1 < width => from + 1,
+            2 if y > 0 => from - width,
+            3 if y + 1 < height => from + width,
+            _ => return None,
+        };
+        (to < k).then_some(to)
+    }
+}
+
 /// The hop cost of a chip assignment: every edge's weight times the hops between its ends' chips.
 pub fn hop_cost(g: &BlockGraph, chip: &[u32], width: u32) -> i64 {
     let mut cost = 0;
@@ -164,7 +209,7 @@ pub fn refine(g: &BlockGraph, chip: &mut [u32], cap: &[u32], width: u32) -> HopS
 fn hop_gain(
     g: &BlockGraph,
     chip: &[u32],
-    width: u32,
+    metric: Metric,
     v: usize,
     to: u32,
     moved: Option<(usize, u32)>,
@@ -176,7 +221,7 @@ fn hop_gain(
             Some((m, at)) if m == u => at,
             _ => chip[u],
         };
-        gain += w * (dist(width, from, c) - dist(width, to, c));
+        gain += w * (metric.dist(from, c) - metric.dist(to, c));
     }
     gain
 }
@@ -184,21 +229,18 @@ fn hop_gain(
 /// The chips a move of `v` may aim at: those its neighbours sit on and the mesh neighbours of its own
 /// (a step towards far partners, which shortens the edges that keep crossing), usable ones only
 /// (`cap > 0`), ascending, without v's own chip.
-fn targets(g: &BlockGraph, chip: &[u32], cap: &[u32], width: u32, v: usize, out: &mut Vec<u32>) {
+fn targets(
+    g: &BlockGraph,
+    chip: &[u32],
+    cap: &[u32],
+    metric: Metric,
+    v: usize,
+    out: &mut Vec<u32>,
+) {
     let from = chip[v];
-    let (fx, fy) = (from % width, from / width);
     out.clear();
     out.extend(g.neighbors(v).map(|(u, _)| chip[u]));
-    out.extend(
-        [
-            (fx > 0).then(|| from - 1),
-            (fx + 1 < width).then(|| from + 1),
-            (fy > 0).then(|| from - width),
-            Some(from + width),
-        ]
-        .into_iter()
-        .flatten(),
-    );
+    out.extend((0..4).filter_map(|dir| metric.step(from, dir, cap.len() as u32)));
     out.retain(|&c| c != from && cap.get(c as usize).is_some_and(|&k| k > 0));
     out.sort_unstable();
     out.dedup();
@@ -210,18 +252,18 @@ fn best_hop_move(
     g: &BlockGraph,
     chip: &[u32],
     cap: &[u32],
-    width: u32,
+    metric: Metric,
     v: usize,
     scratch: &mut Vec<u32>,
     allowed: impl Fn(u32) -> bool,
 ) -> Option<(i64, u32)> {
-    targets(g, chip, cap, width, v, scratch);
+    targets(g, chip, cap, metric, v, scratch);
     let mut best: Option<(i64, u32)> = None;
     for &to in scratch.iter() {
         if !allowed(to) {
             continue;
         }
-        let gain = hop_gain(g, chip, width, v, to, None);
+        let gain = hop_gain(g, chip, metric, v, to, None);
         if best.is_none_or(|(bg, _)| gain > bg) {
             best = Some((gain, to));
         }
@@ -241,7 +283,7 @@ fn best_partner(
     pass: usize,
     size: &[u32],
     cap: &[u32],
-    width: u32,
+    metric: Metric,
     v: usize,
     to: u32,
 ) -> Option<(i64, usize)> {
@@ -256,7 +298,7 @@ fn best_partner(
         {
             continue;
         }
-        let gu = hop_gain(g, chip, width, u, from, Some((v, to)));
+        let gu = hop_gain(g, chip, metric, u, from, Some((v, to)));
         if partner.is_none_or(|(bg, bu)| gu > bg || (gu == bg && u < bu)) {
             partner = Some((gu, u));
         }
@@ -276,14 +318,14 @@ pub fn fm(
     g: &BlockGraph,
     chip: &mut [u32],
     cap: &[u32],
-    width: u32,
+    metric: Metric,
     cfg: &FmConfig,
     expired: &dyn Fn() -> bool,
 ) -> (i64, i64) {
     let n = g.n();
     let k = cap.len();
     let mut size = g.part_sizes(chip, k as u32);
-    let before = hop_cost(g, chip, width);
+    let before = metric.cost(g, chip);
     let mut hops = before;
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
     for v in 0..n {
@@ -303,7 +345,7 @@ pub fn fm(
             if !boundary(chip, v) {
                 continue;
             }
-            if let Some((gain, to)) = best_hop_move(g, chip, cap, width, v, &mut scratch, |_| true)
+            if let Some((gain, to)) = best_hop_move(g, chip, cap, metric, v, &mut scratch, |_| true)
             {
                 heap.push((gain, Reverse(v as u32), to, ver));
             }
@@ -323,10 +365,10 @@ pub fn fm(
                 // `to` is full: a swap with the member whose move to `from` gains most once v sits
                 // there, if the pair gains; else the same with v's other targets, best first, and a
                 // target with room ends the search (v goes back on the heap with that move).
-                targets(g, chip, cap, width, v, &mut scratch);
+                targets(g, chip, cap, metric, v, &mut scratch);
                 let mut order: Vec<(i64, u32)> = scratch
                     .iter()
-                    .map(|&t| (hop_gain(g, chip, width, v, t, None), t))
+                    .map(|&t| (hop_gain(g, chip, metric, v, t, None), t))
                     .collect();
                 order.sort_by_key(|&(gain, t)| (Reverse(gain), t));
                 let mut found = None;
@@ -348,7 +390,7 @@ pub fn fm(
                         pass,
                         &size,
                         cap,
-                        width,
+                        metric,
                         v,
                         t,
                     );
@@ -390,7 +432,7 @@ pub fn fm(
                     if !boundary(chip, u) {
                         continue;
                     }
-                    let mv = best_hop_move(g, chip, cap, width, u, &mut scratch, |_| true);
+                    let mv = best_hop_move(g, chip, cap, metric, u, &mut scratch, |_| true);
                     if let Some((gain, to)) = mv {
                         heap.push((gain, Reverse(u as u32), to, version[u]));
                     }
@@ -415,7 +457,7 @@ pub fn fm(
             break;
         }
     }
-    debug_assert_eq!(hops, hop_cost(g, chip, width));
+    debug_assert_eq!(hops, metric.cost(g, chip));
     (before, hops)
 }
 
@@ -433,7 +475,7 @@ pub fn vcycles(
     g: &BlockGraph,
     chip: &mut [u32],
     cap: &[u32],
-    width: u32,
+    metric: Metric,
     cycles: usize,
     seed: u64,
     anneal_moves: usize,
@@ -448,7 +490,7 @@ pub fn vcycles(
         cycles,
         seed,
         true,
-        &|g, chip| hop_cost(g, chip, width),
+        &|g, chip| metric.cost(g, chip),
         &mut |graph, chip| {
             if graph.n() < finest {
                 // Each level's annealing draws its own stream, derived from the seed and the level's size.
@@ -459,9 +501,9 @@ pub fn vcycles(
                 let degree = graph.adj.len() as f64 / graph.n() as f64;
                 let share = (ANNEAL_DEGREE / degree).min(1.0);
                 let moves = (anneal_moves as f64 * graph.n() as f64 * share) as usize;
-                anneal(graph, chip, cap, width, moves, seed, expired);
+                anneal(graph, chip, cap, metric, moves, seed, expired);
             }
-            fm(graph, chip, cap, width, cfg, expired);
+            fm(graph, chip, cap, metric, cfg, expired);
         },
         expired,
     )
@@ -479,7 +521,7 @@ pub fn anneal(
     g: &BlockGraph,
     chip: &mut [u32],
     cap: &[u32],
-    width: u32,
+    metric: Metric,
     moves: usize,
     seed: u64,
     expired: &dyn Fn() -> bool,
@@ -487,7 +529,7 @@ pub fn anneal(
     use rand::{Rng, SeedableRng};
     let n = g.n();
     let k = cap.len();
-    let before = hop_cost(g, chip, width);
+    let before = metric.cost(g, chip);
     if n < 2 || k < 2 || moves == 0 {
         return (before, before);
     }
@@ -512,31 +554,23 @@ pub fn anneal(
             members[to as usize].push(v as u32);
             chip[v] = to;
         };
-    let height = (k as u32).div_ceil(width);
     // A proposal: (delta in hops, vertex, target chip, swap partner).
     let propose =
         |chip: &[u32], size: &[u32], members: &[Vec<u32>], rng: &mut rand_chacha::ChaCha8Rng| {
             let v = rng.random_range(0..n);
             let from = chip[v];
             let deg = g.xadj[v + 1] - g.xadj[v];
-            let to = if deg > 0 && rng.random_bool(0.5) {
+            let to = if deg > 0 && (metric == Metric::Cut || rng.random_bool(0.5)) {
                 chip[g.adj[g.xadj[v] + rng.random_range(0..deg)] as usize]
             } else {
-                let (fx, fy) = (from % width, from / width);
-                match rng.random_range(0..4) {
-                    0 if fx > 0 => from - 1,
-                    1 if fx + 1 < width => from + 1,
-                    2 if fy > 0 => from - width,
-                    3 if fy + 1 < height => from + width,
-                    _ => return None,
-                }
+                metric.step(from, rng.random_range(0..4), k as u32)?
             };
             if to == from || to as usize >= k || cap[to as usize] == 0 {
                 return None;
             }
             let w = g.vwgt[v];
             if size[to as usize] + w <= cap[to as usize] {
-                return Some((-hop_gain(g, chip, width, v, to, None), v, to, None));
+                return Some((-hop_gain(g, chip, metric, v, to, None), v, to, None));
             }
             // A random member of `to` whose swap fits both chips: a few draws, as at the coarse levels
             // of a full board only clusters of equal weight can swap.
@@ -549,8 +583,8 @@ pub fn anneal(
             let u = (0..SWAP_DRAWS)
                 .map(|_| list[rng.random_range(0..list.len())] as usize)
                 .find(|&u| fits(u))?;
-            let gain = hop_gain(g, chip, width, v, to, None)
-                + hop_gain(g, chip, width, u, from, Some((v, to)));
+            let gain = hop_gain(g, chip, metric, v, to, None)
+                + hop_gain(g, chip, metric, u, from, Some((v, to)));
             Some((-gain, v, to, Some(u)))
         };
     // The starting temperature: a fifth of the mean uphill delta of a sample of proposals.
@@ -607,7 +641,7 @@ pub fn anneal(
         t *= alpha;
     }
     chip.copy_from_slice(&best_chip);
-    debug_assert_eq!(best, hop_cost(g, chip, width));
+    debug_assert_eq!(best, metric.cost(g, chip));
     (before, best)
 }
 
@@ -696,57 +730,38 @@ mod tests {
     }
 
     #[test]
-    fn fm_anneal_and_vcycles_count_exactly_never_raise_hops_and_respect_capacity() {
+    fn fm_anneal_and_vcycles_count_exactly_never_raise_the_cost_and_respect_capacity() {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let cfg = FmConfig::default();
         for case in 0..150 {
             let (g, start, cap, width) = random_case(&mut rng);
-            let mut chip = start.clone();
-            let (before, after) = fm(&g, &mut chip, &cap, width, &cfg, &|| false);
-            assert_eq!(before, hop_cost(&g, &start, width), "case {case}");
-            assert_eq!(after, hop_cost(&g, &chip, width), "case {case}");
-            assert!(after <= before, "case {case}");
-            check_valid(&g, &chip, &cap, case);
+            for metric in [Metric::Mesh { width }, Metric::Cut] {
+                let before = metric.cost(&g, &start);
+                let mut chip = start.clone();
+                let (b, a) = fm(&g, &mut chip, &cap, metric, &cfg, &|| false);
+                assert_eq!((b, a), (before, metric.cost(&g, &chip)), "case {case}");
+                assert!(a <= b, "case {case} {metric:?}");
+                check_valid(&g, &chip, &cap, case);
 
-            let mut annealed = start.clone();
-            let (b, a) = anneal(
-                &g,
-                &mut annealed,
-                &cap,
-                width,
-                50 * g.n(),
-                case as u64,
-                &|| false,
-            );
-            assert_eq!(
-                (b, a),
-                (before, hop_cost(&g, &annealed, width)),
-                "case {case}"
-            );
-            assert!(a <= b, "case {case}");
-            check_valid(&g, &annealed, &cap, case);
-            let mut again = start.clone();
-            anneal(
-                &g,
-                &mut again,
-                &cap,
-                width,
-                50 * g.n(),
-                case as u64,
-                &|| false,
-            );
-            assert_eq!(again, annealed, "case {case}: annealing is deterministic");
+                let moves = 50 * g.n();
+                let mut annealed = start.clone();
+                let (b, a) = anneal(&g, &mut annealed, &cap, metric, moves, case as u64, &|| {
+                    false
+                });
+                assert_eq!((b, a), (before, metric.cost(&g, &annealed)), "case {case}");
+                assert!(a <= b, "case {case} {metric:?}");
+                check_valid(&g, &annealed, &cap, case);
+                let mut again = start.clone();
+                anneal(&g, &mut again, &cap, metric, moves, case as u64, &|| false);
+                assert_eq!(again, annealed, "case {case}: annealing is deterministic");
 
-            let mut cycled = start.clone();
-            let (b, a) = vcycles(&g, &mut cycled, &cap, width, 2, 1, 50, &cfg, &|| false);
-            assert_eq!(
-                (b, a),
-                (before, hop_cost(&g, &cycled, width)),
-                "case {case}"
-            );
-            assert!(a <= b, "case {case}");
-            check_valid(&g, &cycled, &cap, case);
+                let mut cycled = start.clone();
+                let (b, a) = vcycles(&g, &mut cycled, &cap, metric, 2, 1, 50, &cfg, &|| false);
+                assert_eq!((b, a), (before, metric.cost(&g, &cycled)), "case {case}");
+                assert!(a <= b, "case {case} {metric:?}");
+                check_valid(&g, &cycled, &cap, case);
+            }
         }
     }
 
@@ -756,9 +771,15 @@ mod tests {
         // with weight 5; block 1 (chip 1) talks to nobody. Swapping 0 and 1 saves 5 hops.
         let g = graph(3, &[(0, 2, 5.0)]);
         let mut chip = vec![0, 1, 2];
-        let (before, after) = fm(&g, &mut chip, &[1, 1, 1], 3, &FmConfig::default(), &|| {
-            false
-        });
+        let mesh = |width| Metric::Mesh { width };
+        let (before, after) = fm(
+            &g,
+            &mut chip,
+            &[1, 1, 1],
+            mesh(3),
+            &FmConfig::default(),
+            &|| false,
+        );
         assert_eq!((before, after), (10_000_000, 5_000_000));
         assert_eq!(chip, [1, 0, 2]);
         // Two pairs on a 1 x 4 row, chips of 2: {0,1} talk heavily, {2,3} too, and 1-2 lightly. From
@@ -769,7 +790,7 @@ mod tests {
             &g,
             &mut chip,
             &[2, 2, 2, 2],
-            4,
+            mesh(4),
             &FmConfig::default(),
             &|| false,
         );

@@ -23,7 +23,7 @@ use snn_placement::{Nets, Placement};
 
 use crate::flow::{self, FlowConfig};
 use crate::fm::{self, FmConfig};
-use crate::hops;
+use crate::hops::{self, Metric};
 use crate::hyper::{self, HyperGraph, HYPER_PASSES};
 use crate::mapping::{place_parts, place_parts_on_chips};
 use crate::multilevel::{self, VCYCLES};
@@ -75,6 +75,10 @@ const LARGE: usize = 32_000;
 /// nengo-loihi ensemble array at zero slack it starts 26% below METIS's and wins after refinement.
 const GREEDY_START: f64 = 1.05;
 
+/// Annealing proposals per vertex at each coarse level when the portfolio refines the cut, up to
+/// [`SMALL`] blocks (a tenth of it up to [`LARGE`], none above: see `refine`).
+const CUT_ANNEAL: usize = 3_000;
+
 /// Annealing proposals per vertex at each coarse level of the hop refinement (`--objective hops`) up to
 /// [`SMALL`] blocks; fewer above, in proportion (see `least_hops`).
 const HOP_MOVES: usize = 3_000;
@@ -106,10 +110,17 @@ impl Portfolio {
         // Larger nets get fewer turns and one region: on `gen layered --blocks 97983` (766 chips) the
         // full schedule took 133 s against `metis --refine fm`'s 21 s, for 2.1% less traffic, and on
         // `gen random --blocks 16000` 75 s against 11 s.
-        let (turns, regions) = match g.n() {
-            0..=SMALL => (self.turns, &self.regions[..]),
-            n if n <= LARGE => (self.turns.min(2), &self.regions[..1]),
-            _ => (1, &self.regions[..1]),
+        // Annealing of the cut at the coarse levels of V-cycles ([`hops::vcycles`] with
+        // [`Metric::Cut`]) after the flows, with fewer proposals per vertex on larger nets and none
+        // above `LARGE`: on `gen layered --blocks 3910` 3,000 proposals took the portfolio from 13,824
+        // inter-chip spikes to 13,354 (0.67 to 6.1 s, 2 threads; 1,000: 13,687), on `gen random
+        // --blocks 3900` from 8,545 to 8,538; on 16,000 blocks 300 proposals gained 1.9% (layered) and
+        // 0.2% (random) for 3-7 s more, 1,000 no more; on 97,981 blocks 100 proposals gained 0.9% but
+        // doubled the time (10 to 19 s).
+        let (turns, regions, anneal) = match g.n() {
+            0..=SMALL => (self.turns, &self.regions[..], CUT_ANNEAL),
+            n if n <= LARGE => (self.turns.min(2), &self.regions[..1], CUT_ANNEAL / 10),
+            _ => (1, &self.regions[..1], 0),
         };
         for turn in 0..turns {
             if expired() {
@@ -132,6 +143,11 @@ impl Portfolio {
                     ..self.flow
                 };
                 flow::refine(g, part, caps, &cfg, expired);
+            }
+            if anneal > 0 {
+                let seed = seed.wrapping_add(turn as u64);
+                let fm = &self.fm;
+                hops::vcycles(g, part, caps, Metric::Cut, 2, seed, anneal, fm, expired);
             }
             if g.cut(part) >= before {
                 break;
@@ -188,16 +204,30 @@ impl Portfolio {
                 let mut chip = start.clone();
                 let seed = seed ^ (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 hops::vcycles(
-                    g, &mut chip, &cap, width, cycles, seed, moves, &self.fm, expired,
+                    g,
+                    &mut chip,
+                    &cap,
+                    Metric::Mesh { width },
+                    cycles,
+                    seed,
+                    moves,
+                    &self.fm,
+                    expired,
                 );
                 chip
             })
             .collect();
-        // Ties keep the earlier: the start (`interchip`'s chips), then the seeds in order.
+        // Ties keep the earlier: the start (`interchip`'s chips), then the seeds in order. A refined
+        // assignment may empty a chip (fewer chips, fine), except under `--spread`, which uses them all.
+        let chips_used = |chip: &[u32]| {
+            let mut used = vec![false; n_usable as usize];
+            chip.iter().for_each(|&c| used[c as usize] = true);
+            used.iter().filter(|&&u| u).count()
+        };
         let mut best = (hop_spikes(&start), &start);
         for chip in &refined {
             let cost = hop_spikes(chip);
-            if cost < best.0 {
+            if cost < best.0 && (!ctx.spread || chips_used(chip) == chips_used(&start)) {
                 best = (cost, chip);
             }
         }
@@ -387,12 +417,12 @@ impl Allocator for Portfolio {
         let n_usable = ctx.rules.chips.min(topo.n_chips());
         let mut chip = chips_of(&g, &placed);
         let before = objective(net, &g, &chip, &edges, None);
-        let stats = hops::refine(
-            &g,
-            &mut chip,
-            &vec![topo.cores_per_chip(); n_usable as usize],
-            topo.chips().x,
-        );
+        // Only the chips the mapping used: a block moved to a free chip would raise the chip count.
+        let mut used = vec![0; n_usable as usize];
+        for &c in &chip {
+            used[c as usize] = topo.cores_per_chip();
+        }
+        let stats = hops::refine(&g, &mut chip, &used, topo.chips().x);
         let kept = stats.hops_after < stats.hops_before
             && objective(net, &g, &chip, &edges, None) <= before;
         if !kept {

@@ -426,7 +426,7 @@ proptest! {
 }
 
 /// `portfolio` with `--objective hops` against `portfolio` itself (interchip) with the same seed: a
-/// valid placement, the same number of chips, and never more hop-spikes.
+/// valid placement, no more chips (as many under `--spread`), and never more hop-spikes.
 fn check_hops(
     net: &Network,
     topo: &Topology,
@@ -462,7 +462,12 @@ fn check_hops(
         ours.hop_spikes,
         theirs.hop_spikes
     );
-    prop_assert_eq!(ours.chips_used, theirs.chips_used);
+    // The same chips, or fewer where refinement emptied one; all of them under --spread.
+    if spread {
+        prop_assert_eq!(ours.chips_used, theirs.chips_used);
+    } else {
+        prop_assert!(ours.chips_used <= theirs.chips_used);
+    }
     Ok(())
 }
 
