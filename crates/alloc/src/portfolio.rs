@@ -6,9 +6,11 @@
 //! generated nets; nengo-loihi's `GreedyInterchip` grows chips around whole clusters and wins on models
 //! made of dense clusters that do not divide evenly into chips, such as nengo-loihi ensemble arrays with
 //! dense transforms (measured: 10,020 inter-chip spikes against METIS's 13,588 on 2,176 blocks filling
-//! 17 chips exactly). Every start is then refined in turns by k-way FM, V-cycles and flow refinement
-//! ([`crate::flow`], which re-splits pairs of full chips where single moves cannot), until a turn gains
-//! nothing; under multicast the hypergraph local search follows. In a build with the cargo feature
+//! 17 chips exactly). Every start is then refined in turns by k-way FM, V-cycles, flow refinement
+//! ([`crate::flow`], which re-splits pairs of full chips where single moves cannot) and simulated
+//! annealing of the cut at the coarse levels of a V-cycle ([`crate::hops::vcycles`], which moves whole
+//! clusters of blocks where FM and flows are stuck), until a turn gains nothing; under multicast the
+//! hypergraph local search follows. In a build with the cargo feature
 //! `mtkahypar`, Mt-KaHyPar's partition ([`crate::mtkahypar`], `quality` preset) is one more start.
 //!
 //! The unrefined starts stay candidates too, and the winner is chosen by the exact objective in spikes
@@ -43,8 +45,13 @@ pub struct Portfolio {
     /// The region shares flow refinement runs with, in turn (see [`FlowConfig::region`]): a small region
     /// finds more cuts that fit, a large one cuts further from today's boundary.
     pub regions: Vec<f64>,
-    /// Refinement turns (FM, V-cycles, flows) per start at most.
+    /// Refinement turns (FM, V-cycles, flows, annealing) per start at most.
     pub turns: usize,
+    /// Annealing proposals per vertex at each coarse level of the cut's annealing V-cycle, up to
+    /// [`SMALL`] blocks (a tenth of it up to [`LARGE`], none above; 0: no annealing). Not run for
+    /// `--objective hops`, whose hop refinement starts better from the partition before it (see
+    /// [`Portfolio::least_hops`]).
+    pub cut_anneal: usize,
     /// What the placement minimises: `Interchip` (the inter-chip spikes, or under multicast the
     /// multicast cut; the hops are then lowered only where that costs no inter-chip traffic) or `Hops`
     /// (spikes x chip-mesh hops, whatever the inter-chip figure: see [`Portfolio::least_hops`]).
@@ -61,6 +68,7 @@ impl Default for Portfolio {
             // second region adds little and costs about a third more time.
             regions: vec![0.5, 0.9],
             turns: 4,
+            cut_anneal: CUT_ANNEAL,
             objective: Objective::Interchip,
         }
     }
@@ -75,8 +83,7 @@ const LARGE: usize = 32_000;
 /// nengo-loihi ensemble array at zero slack it starts 26% below METIS's and wins after refinement.
 const GREEDY_START: f64 = 1.05;
 
-/// Annealing proposals per vertex at each coarse level when the portfolio refines the cut, up to
-/// [`SMALL`] blocks (a tenth of it up to [`LARGE`], none above: see `refine`).
+/// The default [`Portfolio::cut_anneal`].
 const CUT_ANNEAL: usize = 3_000;
 
 /// Annealing proposals per vertex at each coarse level of the hop refinement (`--objective hops`) up to
@@ -117,9 +124,13 @@ impl Portfolio {
         // --blocks 3900` from 8,545 to 8,538; on 16,000 blocks 300 proposals gained 1.9% (layered) and
         // 0.2% (random) for 3-7 s more, 1,000 no more; on 97,981 blocks 100 proposals gained 0.9% but
         // doubled the time (10 to 19 s).
+        let anneal = match self.objective {
+            Objective::Hops => 0,
+            _ => self.cut_anneal,
+        };
         let (turns, regions, anneal) = match g.n() {
-            0..=SMALL => (self.turns, &self.regions[..], CUT_ANNEAL),
-            n if n <= LARGE => (self.turns.min(2), &self.regions[..1], CUT_ANNEAL / 10),
+            0..=SMALL => (self.turns, &self.regions[..], anneal),
+            n if n <= LARGE => (self.turns.min(2), &self.regions[..1], anneal / 10),
             _ => (1, &self.regions[..1], 0),
         };
         for turn in 0..turns {
@@ -160,12 +171,17 @@ impl Portfolio {
         }
     }
 
-    /// `--objective hops`: `start`, the chips of `interchip`'s placement (the partition with the least
-    /// traffic, mapped onto the mesh, then moved where that costs no inter-chip traffic), is refined on
-    /// the hop cost itself by V-cycles with annealing at the coarse levels and FM ([`hops::vcycles`]),
-    /// from two seeds in parallel, on the chips `start` uses. The fewest spikes x hops (exact, in
-    /// spikes) of the three is placed, so the hops are never above `interchip`'s with the same seed. The inter-chip spikes may rise: blocks move to chips
-    /// nearer their partners even where that cuts an edge, as in Mt-KaHyPar's Steiner-tree mapping.
+    /// `--objective hops`: `start`, the chips of `interchip`'s placement without the cut's annealing
+    /// (the partition with the least traffic, mapped onto the mesh, then moved where that costs no
+    /// inter-chip traffic), is refined on the hop cost itself by V-cycles with annealing at the coarse
+    /// levels and FM ([`hops::vcycles`]), from two seeds in parallel, on the chips `start` uses. The
+    /// fewest spikes x hops (exact, in spikes) of the three is placed, so the hops are never above
+    /// those of `Portfolio { cut_anneal: 0, .. }` with the same seed. The cut's annealing is left out
+    /// because the hop refinement starts better without it: measured from it, 20,880 / 33,452
+    /// hop-spikes on `gen layered --blocks 3910` (4 x 8 mesh) and the dense ensemble array (17 x 1),
+    /// against 18,850 / 30,904 from the partition before it.
+    /// The inter-chip spikes may rise: blocks move to chips nearer their partners even where that cuts
+    /// an edge, as in Mt-KaHyPar's Steiner-tree mapping.
     #[allow(clippy::too_many_arguments)]
     fn least_hops(
         &self,
