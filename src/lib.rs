@@ -44,7 +44,7 @@ mod advise;
 mod write;
 
 pub use advise::{advice_json, advise, moved_on_chip, Advice, AdviseOptions, Figures, Remedy};
-pub use write::{write_atomic, write_net_to};
+pub use write::{write_atomic, write_atomic_unless, write_net_to};
 
 pub use snn_alloc as alloc;
 pub use snn_emu as emu;

@@ -27,6 +27,19 @@ pub fn write_atomic(
     live: &dyn Fn(&Path, bool),
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
+    write_atomic_unless(path, live, write, &|| false)
+}
+
+/// [`write_atomic`] that checks `stop` once the file is written, just before it is renamed into place:
+/// when it says so, the temporary file is removed and the error is `ErrorKind::Interrupted`, and `path`
+/// is left as it was. The command line stops so when a signal came in during the write: its handler
+/// runs on a thread of its own, which a loaded machine may not schedule before the write ends.
+pub fn write_atomic_unless(
+    path: &Path,
+    live: &dyn Fn(&Path, bool),
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    stop: &dyn Fn() -> bool,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -39,6 +52,9 @@ pub fn write_atomic(
     let _live = Live::new(tmp.path(), live);
     write(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
+    if stop() {
+        return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+    }
     // The error keeps tempfile's words ("failed to persist temporary file: ...").
     tmp.persist(path)
         .map_err(|e| io::Error::new(e.error.kind(), e.to_string()))?;
@@ -75,5 +91,25 @@ fn output_permissions(path: &Path) -> std::fs::Permissions {
             use std::os::unix::fs::PermissionsExt;
             std::fs::Permissions::from_mode(0o644)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stopped_write_leaves_the_old_file_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        std::fs::write(&path, "old").unwrap();
+        let err =
+            write_atomic_unless(&path, &|_, _| {}, |w| w.write_all(b"new"), &|| true).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Interrupted);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        write_atomic_unless(&path, &|_, _| {}, |w| w.write_all(b"new"), &|| false).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
     }
 }

@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use anyhow::Context;
 use snn_place::emu::Emulation;
@@ -49,10 +50,20 @@ pub(crate) fn write_atomic(
             list.retain(|p| p != tmp);
         }
     };
-    snn_place::write_atomic(path, &live, write)
-        .with_context(context)
-        .map_err(fail(exit::FAILURE))
+    match snn_place::write_atomic_unless(path, &live, write, &|| SIGNALLED.load(Ordering::SeqCst)) {
+        // A signal came in during the write: its handler thread removes what is left, says so and
+        // exits with 130; this thread waits for it rather than carry on.
+        Err(e) if e.kind() == io::ErrorKind::Interrupted && SIGNALLED.load(Ordering::SeqCst) => {
+            loop {
+                std::thread::park();
+            }
+        }
+        r => r.with_context(context).map_err(fail(exit::FAILURE)),
+    }
 }
+
+/// Set by the signal itself (not by the handler thread) once SIGINT, SIGTERM or SIGHUP arrives.
+static SIGNALLED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 
 /// The temporary files `write_atomic` is writing. On Ctrl-C or SIGTERM the handler removes them before the
 /// process exits, as the `tempfile` guards that would otherwise remove them never run then.
@@ -76,6 +87,10 @@ pub(crate) fn on_interrupt_remove_temporary_files() {
     let Ok(mut signals) = signal_hook::iterator::Signals::new(&handled) else {
         return; // No handler: the signals keep their default action.
     };
+    for &sig in &handled {
+        // Without it a write that ends before the handler thread runs is kept: see `write_atomic`.
+        let _ = signal_hook::flag::register(sig, Arc::clone(&SIGNALLED));
+    }
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
             // Holding the list until exit: no write_atomic registers another file after this. (An
