@@ -48,7 +48,7 @@ pub struct Portfolio {
     /// Refinement turns (FM, V-cycles, flows, annealing) per start at most.
     pub turns: usize,
     /// Annealing proposals per vertex at each coarse level of the cut's annealing V-cycle, up to
-    /// [`SMALL`] blocks (a tenth of it up to [`LARGE`], none above; 0: no annealing). Not run for
+    /// [`SMALL`] blocks (a tenth of it up to [`LARGE`], a 300th above; 0: no annealing). Not run for
     /// `--objective hops`, whose hop refinement starts better from the partition before it (see
     /// [`Portfolio::least_hops`]).
     pub cut_anneal: usize,
@@ -118,12 +118,13 @@ impl Portfolio {
         // full schedule took 133 s against `metis --refine fm`'s 21 s, for 2.1% less traffic, and on
         // `gen random --blocks 16000` 75 s against 11 s.
         // Annealing of the cut at the coarse levels of V-cycles ([`hops::vcycles`] with
-        // [`Metric::Cut`]) after the flows, with fewer proposals per vertex on larger nets and none
-        // above `LARGE`: on `gen layered --blocks 3910` 3,000 proposals took the portfolio from 13,824
-        // inter-chip spikes to 13,354 (0.67 to 6.1 s, 2 threads; 1,000: 13,687), on `gen random
-        // --blocks 3900` from 8,545 to 8,538; on 16,000 blocks 300 proposals gained 1.9% (layered) and
-        // 0.2% (random) for 3-7 s more, 1,000 no more; on 97,981 blocks 100 proposals gained 0.9% but
-        // doubled the time (10 to 19 s).
+        // [`Metric::Cut`]) after the flows, with fewer proposals per vertex on larger nets: on `gen
+        // layered --blocks 3910` 3,000 proposals took the portfolio from 13,824 inter-chip spikes to
+        // 13,354 (0.67 to 6.1 s, 2 threads; 1,000: 13,687), on `gen random --blocks 3900` from 8,545 to
+        // 8,538; on 16,000 blocks 300 proposals gained 1.9% (layered) and 0.2% (random) for 3-7 s more,
+        // 1,000 no more. On 97,981 blocks (766 chips) 5 to 300 proposals all reach 644,819 from
+        // 650,332 (the V-cycle's own FM levels do it, the annealing adds nothing there) in 9.1 to 13.7 s
+        // against 8.7 s: 10.
         let anneal = match self.objective {
             Objective::Hops => 0,
             _ => self.cut_anneal,
@@ -131,7 +132,7 @@ impl Portfolio {
         let (turns, regions, anneal) = match g.n() {
             0..=SMALL => (self.turns, &self.regions[..], anneal),
             n if n <= LARGE => (self.turns.min(2), &self.regions[..1], anneal / 10),
-            _ => (1, &self.regions[..1], 0),
+            _ => (1, &self.regions[..1], anneal / 300),
         };
         for turn in 0..turns {
             if expired() {
