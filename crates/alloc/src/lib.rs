@@ -158,9 +158,9 @@ pub trait Allocator: Send + Sync {
 pub const ALLOCATORS: &[(&str, &str)] = &[
     (
         "portfolio",
-        "the default: METIS + FM and GreedyInterchip's chips, each refined by FM, V-cycles and flows \
-         (min cuts between pairs of chips), least traffic kept; never worse than either; \
-         --objective hops refines the mapped chips on spikes x hops",
+        "the default: METIS + FM and GreedyInterchip's chips, each refined by FM, V-cycles, flows \
+         (min cuts between pairs of chips) and annealing of block clusters, least traffic kept; never \
+         worse than either; --objective hops refines the mapped chips on spikes x hops",
     ),
     (
         "greedy",
