@@ -9,7 +9,7 @@
 
 use snn_emu::{host_loop, probed_blocks, EmuOptions, Emulation};
 use snn_graph::{Block, BlockId, Edge, Network};
-use snn_hardware::Topology;
+use snn_hardware::{Topology, TrafficModel};
 use snn_placement::{Placement, Report};
 
 use crate::{compare, emulate, place, CompareOptions, Error, Options, AUTO_CANDIDATES};
@@ -407,6 +407,11 @@ fn placement_remedies(
 ) -> Vec<Remedy> {
     let mut candidates: Vec<String> = AUTO_CANDIDATES.iter().map(|s| s.to_string()).collect();
     candidates.push("metis+pack".into());
+    // The default minimising the hops instead: fewer spikes x hops load the chip links less. One
+    // message per edge only: under multicast `--objective hops` has no meaning.
+    if opts.place.traffic != TrafficModel::Multicast {
+        candidates.push("portfolio+hops".into());
+    }
     let copts = CompareOptions {
         candidates,
         place: opts.place.clone(),

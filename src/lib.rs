@@ -345,7 +345,8 @@ pub fn emulate(
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompareOptions {
     /// Candidates in the order asked for: an allocator name, or `allocator+refiner+...` (e.g.
-    /// `metis+fm`). Empty: [`AUTO_CANDIDATES`].
+    /// `metis+fm`), with `+pack` for `--pack` and `+hops` for `--objective hops` (`portfolio+hops`).
+    /// Empty: [`AUTO_CANDIDATES`].
     pub candidates: Vec<String>,
     /// The placement options every candidate shares (seed, chips, deadline, ILP settings); its
     /// `allocator` and `refine` are ignored.
@@ -415,12 +416,50 @@ pub fn none_placed(rows: &[report::Row]) -> Option<bool> {
     }))
 }
 
-/// Splits `metis+fm+pack` into the allocator, its refiners, and whether it packs (a `pack` part).
-fn split_candidate(name: &str) -> (String, Vec<String>, bool) {
-    let mut parts = name.split('+').map(str::to_string);
-    let first = parts.next().unwrap_or_default();
-    let (packs, refine): (Vec<String>, Vec<String>) = parts.partition(|p| p == "pack");
-    (first, refine, !packs.is_empty())
+/// A candidate of [`compare`] taken apart: `metis+fm+pack` is METIS, the refiner `fm`, packed;
+/// `portfolio+hops` is `portfolio` with `--objective hops`.
+struct Candidate {
+    allocator: String,
+    refine: Vec<String>,
+    pack: bool,
+    hops: bool,
+}
+
+impl Candidate {
+    fn parse(name: &str) -> Candidate {
+        let mut parts = name.split('+').map(str::to_string);
+        let allocator = parts.next().unwrap_or_default();
+        let (mut pack, mut hops, mut refine) = (false, false, Vec::new());
+        for p in parts {
+            match p.as_str() {
+                "pack" => pack = true,
+                "hops" => hops = true,
+                _ => refine.push(p),
+            }
+        }
+        Candidate {
+            allocator,
+            refine,
+            pack,
+            hops,
+        }
+    }
+
+    /// The placement options of this candidate: `base`'s with its allocator, refiners, packing and
+    /// objective.
+    fn options(self, base: &Options) -> Options {
+        Options {
+            allocator: self.allocator,
+            refine: self.refine,
+            pack: self.pack,
+            objective: if self.hops {
+                alloc::Objective::Hops
+            } else {
+                base.objective
+            },
+            ..base.clone()
+        }
+    }
 }
 
 /// The candidates [`compare`] runs, in order (with `pack`, each one that can pack followed by its
@@ -435,21 +474,15 @@ pub fn compare_candidates(opts: &CompareOptions) -> Result<Vec<String>, Error> {
     };
     let mut names = Vec::with_capacity(asked.len() * 2);
     for name in asked {
-        let (a, _, packs) = split_candidate(&name);
-        let also = opts.pack && !packs && !UNPACKABLE.contains(&a.as_str());
+        let c = Candidate::parse(&name);
+        let also = opts.pack && !c.pack && !UNPACKABLE.contains(&c.allocator.as_str());
         names.push(name.clone());
         if also {
             names.push(format!("{name}+pack"));
         }
     }
     for (i, name) in names.iter().enumerate() {
-        let (allocator, refine, pack) = split_candidate(name);
-        build_allocator(&Options {
-            allocator,
-            refine,
-            pack,
-            ..opts.place.clone()
-        })?;
+        build_allocator(&Candidate::parse(name).options(&opts.place))?;
         if names[..i].contains(name) {
             return Err(Error::Options(format!(
                 "allocator {name:?} is listed twice"
@@ -479,13 +512,7 @@ fn run_candidate(
     name: &str,
     opts: &CompareOptions,
 ) -> Result<report::Placed, Error> {
-    let (allocator, refine, pack) = split_candidate(name);
-    let place_opts = Options {
-        allocator,
-        refine,
-        pack,
-        ..opts.place.clone()
-    };
+    let place_opts = Candidate::parse(name).options(&opts.place);
     let (placement, mut rep) = place(net, topo, &place_opts)?;
     let emu_opts = emu::EmuOptions {
         traffic: opts.place.traffic,

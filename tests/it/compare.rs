@@ -342,3 +342,36 @@ fn html_scales_to_pohoiki_springs() {
     assert!(page.contains("busiest (circled): chip"));
     assert!(!page.contains("http"));
 }
+
+#[test]
+fn portfolio_hops_is_a_candidate_named_as_asked() {
+    let out = compare(&[
+        "--format",
+        "json",
+        "--allocators",
+        "portfolio,portfolio+hops",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = v.as_array().unwrap();
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r["allocator"] == name)
+            .unwrap_or_else(|| panic!("no {name} row: {out}"))
+    };
+    let hops = |r: &serde_json::Value| r["hop_spikes"].as_f64().unwrap();
+    assert!(hops(row("portfolio+hops")) <= hops(row("portfolio")) + 1e-9);
+    // One message per edge only: under multicast the candidate is refused before anything runs.
+    snn_place()
+        .args([
+            "compare",
+            "fixtures/ff3.json",
+            "-t",
+            "fixtures/tiny-board.json",
+        ])
+        .args(["--traffic", "multicast", "--allocators", "portfolio+hops"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--objective hops counts one message per edge",
+        ));
+}

@@ -318,8 +318,13 @@ fn objective(
 }
 
 impl Allocator for Portfolio {
+    /// `portfolio+hops` under `--objective hops`, as `compare` names that candidate (and METIS with FM
+    /// is `metis+fm`), so that placements and reports say which ran.
     fn name(&self) -> &'static str {
-        "portfolio"
+        match self.objective {
+            Objective::Hops => "portfolio+hops",
+            _ => "portfolio",
+        }
     }
 
     fn allocate(
