@@ -691,7 +691,7 @@ fn pierce(
 mod tests {
     use super::*;
 
-    use crate::partition::test_graph as graph;
+    use crate::partition::{random_edges, test_graph as graph};
 
     /// Brute force: the lowest cut over every split of parts `a` and `b` that fits the capacities.
     fn best_two_way(g: &BlockGraph, part: &[u32], a: u32, b: u32, cap: &[u32]) -> i64 {
@@ -744,13 +744,7 @@ mod tests {
             // Zero slack in half the cases: every part full.
             let slack = rng.random_range(0..2u32);
             let n = (k * per) as usize;
-            let mut edges = Vec::new();
-            for _ in 0..rng.random_range(n..4 * n) {
-                let (x, y) = (rng.random_range(0..n as u32), rng.random_range(0..n as u32));
-                if x != y {
-                    edges.push((x, y, rng.random_range(1..9) as f64));
-                }
-            }
+            let edges = random_edges(&mut rng, n);
             let g = graph(n, &edges);
             let cap = vec![per + slack; k as usize];
             let mut part: Vec<u32> = (0..n as u32).map(|v| v % k).collect();

@@ -140,13 +140,7 @@ pub fn refine_with_cut(
         ..FmStats::default()
     };
     let mut conn = Conn::new(k);
-    // Invariant: `members[p][pos[v]] == v` for v in part p.
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
-    let mut pos = vec![0u32; n];
-    for v in 0..n {
-        pos[v] = members[part[v] as usize].len() as u32;
-        members[part[v] as usize].push(v as u32);
-    }
+    let (mut members, mut pos) = members_of(part, k);
     // Invariant: `moved[v] == pass` once v moved in the current pass.
     let mut moved = vec![0usize; n];
     // Invariant: a heap entry is current only while its version matches `version[v]`.
@@ -281,8 +275,20 @@ pub fn refine_with_cut(
     stats
 }
 
-/// Moves `v` to part `to`, keeping sizes and member lists.
-fn move_vertex(
+/// The vertices of each of the `k` parts of `part`, and each vertex's position in its part's list:
+/// `members[p][pos[v]] == v` for v in part p, the invariant [`move_vertex`] keeps.
+pub(crate) fn members_of(part: &[u32], k: usize) -> (Vec<Vec<u32>>, Vec<u32>) {
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
+    let mut pos = vec![0u32; part.len()];
+    for (v, &p) in part.iter().enumerate() {
+        pos[v] = members[p as usize].len() as u32;
+        members[p as usize].push(v as u32);
+    }
+    (members, pos)
+}
+
+/// Moves `v` to part `to`, keeping sizes and member lists ([`members_of`]).
+pub(crate) fn move_vertex(
     g: &BlockGraph,
     part: &mut [u32],
     size: &mut [u32],

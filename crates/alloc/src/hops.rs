@@ -10,7 +10,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::fm::FmConfig;
+use crate::fm::{members_of, move_vertex, FmConfig};
 use crate::partition::BlockGraph;
 
 /// Passes over all vertices at most.
@@ -35,7 +35,7 @@ pub struct HopStats {
 }
 
 /// Chips on an `x`-wide mesh, ids `y * x + x`: the hops between two of them.
-pub(crate) fn dist(width: u32, a: u32, b: u32) -> i64 {
+fn dist(width: u32, a: u32, b: u32) -> i64 {
     let (ax, ay) = ((a % width) as i64, (a / width) as i64);
     let (bx, by) = ((b % width) as i64, (b / width) as i64);
     (ax - bx).abs() + (ay - by).abs()
@@ -291,8 +291,7 @@ fn best_partner(
     let mut partner: Option<(i64, usize)> = None;
     for &u in members {
         let u = u as usize;
-        if chip[u] != to
-            || moved[u] == pass
+        if moved[u] == pass
             || size[to as usize] + w - g.vwgt[u] > cap[to as usize]
             || size[from as usize] - w + g.vwgt[u] > cap[from as usize]
         {
@@ -327,10 +326,7 @@ pub fn fm(
     let mut size = g.part_sizes(chip, k as u32);
     let before = metric.cost(g, chip);
     let mut hops = before;
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
-    for v in 0..n {
-        members[chip[v] as usize].push(v as u32);
-    }
+    let (mut members, mut pos) = members_of(chip, k);
     let mut moved = vec![0usize; n];
     let mut version = vec![0u32; n];
     let mut scratch = Vec::new();
@@ -407,13 +403,9 @@ pub fn fm(
                 step_gain = pair_gain;
             }
             for &(x, dest) in &step {
-                let src = chip[x];
-                size[src as usize] -= g.vwgt[x];
-                size[dest as usize] += g.vwgt[x];
-                chip[x] = dest;
-                members[dest as usize].push(x as u32);
+                log.push((x as u32, chip[x]));
+                move_vertex(g, chip, &mut size, &mut members, &mut pos, x, dest);
                 moved[x] = pass;
-                log.push((x as u32, src));
             }
             sum += step_gain;
             if sum > best_sum {
@@ -440,17 +432,7 @@ pub fn fm(
             }
         }
         for &(v, from) in log[best_len..].iter().rev() {
-            let v = v as usize;
-            size[chip[v] as usize] -= g.vwgt[v];
-            size[from as usize] += g.vwgt[v];
-            chip[v] = from;
-            members[from as usize].push(v as u32);
-        }
-        // Members lists keep stale entries (skipped by the `chip[u] != to` check); drop them once a pass.
-        for (c, list) in members.iter_mut().enumerate() {
-            list.retain(|&u| chip[u as usize] == c as u32);
-            list.sort_unstable();
-            list.dedup();
+            move_vertex(g, chip, &mut size, &mut members, &mut pos, v as usize, from);
         }
         hops -= best_sum;
         if best_sum == 0 {
@@ -535,25 +517,7 @@ pub fn anneal(
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut size = g.part_sizes(chip, k as u32);
-    // Invariant: `members[c][pos[v]] == v` for v on chip c.
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
-    let mut pos = vec![0u32; n];
-    for v in 0..n {
-        pos[v] = members[chip[v] as usize].len() as u32;
-        members[chip[v] as usize].push(v as u32);
-    }
-    let relocate =
-        |members: &mut Vec<Vec<u32>>, pos: &mut [u32], chip: &mut [u32], v: usize, to: u32| {
-            let from = chip[v] as usize;
-            let i = pos[v] as usize;
-            members[from].swap_remove(i);
-            if let Some(&moved_in) = members[from].get(i) {
-                pos[moved_in as usize] = i as u32;
-            }
-            pos[v] = members[to as usize].len() as u32;
-            members[to as usize].push(v as u32);
-            chip[v] = to;
-        };
+    let (mut members, mut pos) = members_of(chip, k);
     // A proposal: (delta in hops, vertex, target chip, swap partner).
     let propose =
         |chip: &[u32], size: &[u32], members: &[Vec<u32>], rng: &mut rand_chacha::ChaCha8Rng| {
@@ -618,19 +582,9 @@ pub fn anneal(
                 continue;
             }
             let from = chip[v];
-            match partner {
-                None => {
-                    size[from as usize] -= g.vwgt[v];
-                    size[to as usize] += g.vwgt[v];
-                    relocate(&mut members, &mut pos, chip, v, to);
-                }
-                Some(u) => {
-                    // v weighs no more than `from` holds, u no more than `to` holds: no underflow.
-                    size[from as usize] = size[from as usize] + g.vwgt[u] - g.vwgt[v];
-                    size[to as usize] = size[to as usize] + g.vwgt[v] - g.vwgt[u];
-                    relocate(&mut members, &mut pos, chip, v, to);
-                    relocate(&mut members, &mut pos, chip, u, from);
-                }
+            move_vertex(g, chip, &mut size, &mut members, &mut pos, v, to);
+            if let Some(u) = partner {
+                move_vertex(g, chip, &mut size, &mut members, &mut pos, u, from);
             }
             cost += delta;
         }
@@ -649,7 +603,7 @@ pub fn anneal(
 mod tests {
     use super::*;
 
-    use crate::partition::test_graph as graph;
+    use crate::partition::{random_edges, test_graph as graph};
 
     #[test]
     fn moves_a_block_next_to_its_partner_without_raising_the_cut() {
@@ -676,13 +630,7 @@ mod tests {
                 - rng
                     .random_range(0..2usize)
                     .min(k as usize * per as usize - 1);
-            let mut edges = Vec::new();
-            for _ in 0..rng.random_range(n..4 * n) {
-                let (x, y) = (rng.random_range(0..n as u32), rng.random_range(0..n as u32));
-                if x != y {
-                    edges.push((x, y, rng.random_range(1..9) as f64));
-                }
-            }
+            let edges = random_edges(&mut rng, n);
             let g = graph(n, &edges);
             let mut chip: Vec<u32> = (0..n as u32).map(|v| v % k).collect();
             let stats = refine(&g, &mut chip, &vec![per; k as usize], width);
@@ -710,13 +658,7 @@ mod tests {
         let open: Vec<u32> = (0..k as u32).filter(|&c| cap[c as usize] > 0).collect();
         let room = open.len() * per as usize;
         let n = room - rng.random_range(0..=room.min(2)).min(room - 1);
-        let mut edges = Vec::new();
-        for _ in 0..rng.random_range(n..4 * n) {
-            let (x, y) = (rng.random_range(0..n as u32), rng.random_range(0..n as u32));
-            if x != y {
-                edges.push((x, y, rng.random_range(1..9) as f64));
-            }
-        }
+        let edges = random_edges(rng, n);
         let chip = (0..n).map(|v| open[v % open.len()]).collect();
         (graph(n, &edges), chip, cap, width)
     }

@@ -10,7 +10,6 @@ use rand::seq::SliceRandom;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::flow::{self, FlowConfig};
 use crate::fm::{self, FmConfig, FmStats};
 use crate::partition::BlockGraph;
 
@@ -117,23 +116,6 @@ pub fn vcycles(
     cfg: &FmConfig,
     expired: &(dyn Fn() -> bool + Sync),
 ) -> FmStats {
-    vcycles_with_flows(g, part, cap, cycles, seed, cfg, None, expired)
-}
-
-/// [`vcycles`] that also runs flow refinement ([`crate::flow`]) after FM at every level when `flows` is
-/// set, as KaHyPar-MF and Mt-KaHyPar do while uncoarsening: at a coarse level a minimum cut moves whole
-/// clusters between two chips.
-#[allow(clippy::too_many_arguments)]
-pub fn vcycles_with_flows(
-    g: &BlockGraph,
-    part: &mut [u32],
-    cap: &[u32],
-    cycles: usize,
-    seed: u64,
-    cfg: &FmConfig,
-    flows: Option<&FlowConfig>,
-    expired: &(dyn Fn() -> bool + Sync),
-) -> FmStats {
     let mut stats = FmStats::default();
     // Invariant: the cut of the partition the next level's refiners start from.
     let mut cut = g.cut(part);
@@ -152,9 +134,6 @@ pub fn vcycles_with_flows(
             // exact: the cut at every level is the last refiner's, never swept again.
             let s = fm::refine_with_cut(graph, p, cap, cut, cfg, expired);
             cut = s.cut_after;
-            if let Some(f) = flows {
-                cut = flow::refine(graph, p, cap, f, expired).cut_after;
-            }
             stats.passes += s.passes;
             stats.moves_kept += s.moves_kept;
         },
@@ -190,11 +169,13 @@ pub(crate) fn vcycles_by(
     // chip (a chip of capacity 0 takes nothing).
     let smallest = cap.iter().copied().filter(|&c| c > 0).min().unwrap_or(1);
     let max_weight = (smallest / 8).max(2);
+    // Invariant: the cost of `part`, swept once per cycle.
+    let mut current = before;
     for _ in 0..cycles {
         if expired() {
             break;
         }
-        let cycle_start = cost(g, part);
+        let cycle_start = current;
         // Coarsen: each level keeps the graph, the partition and the map to the next level.
         let mut graphs: Vec<BlockGraph> = Vec::new();
         let mut maps: Vec<Vec<u32>> = Vec::new();
@@ -244,11 +225,12 @@ pub(crate) fn vcycles_by(
                 }
             }
         }
-        if cost(g, part) >= cycle_start {
+        current = cost(g, part);
+        if current >= cycle_start {
             break;
         }
     }
-    (before, cost(g, part))
+    (before, current)
 }
 
 #[cfg(test)]

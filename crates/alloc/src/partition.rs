@@ -192,6 +192,21 @@ impl BlockGraph {
     }
 }
 
+/// Random edges between `n` vertices for the refiners' property-style unit tests: `n` to `4n` draws of
+/// two ends (self-loops dropped), weights 1 to 8.
+#[cfg(test)]
+pub(crate) fn random_edges(rng: &mut rand_chacha::ChaCha8Rng, n: usize) -> Vec<(u32, u32, f64)> {
+    use rand::Rng;
+    let mut edges = Vec::new();
+    for _ in 0..rng.random_range(n..4 * n) {
+        let (x, y) = (rng.random_range(0..n as u32), rng.random_range(0..n as u32));
+        if x != y {
+            edges.push((x, y, rng.random_range(1..9) as f64));
+        }
+    }
+    edges
+}
+
 /// A graph from weighted undirected edges between `n` on-chip blocks of one compartment: what the
 /// refiners' unit tests build their cases from.
 #[cfg(test)]

@@ -203,12 +203,7 @@ impl Portfolio {
         for &c in &start {
             cap[c as usize] = per_chip;
         }
-        let hop_spikes = |chip: &[u32]| -> f64 {
-            edges
-                .iter()
-                .map(|&(s, d, w)| w * hops::dist(width, chip[s as usize], chip[d as usize]) as f64)
-                .sum()
-        };
+        let hop_spikes = |chip: &[u32]| edge_cost(edges, chip, Metric::Mesh { width });
         // Effort by size (the annealing dominates): measured on `gen layered --blocks 3910` on a 4 x 8
         // mesh (2 threads), 1,000 proposals per vertex and 4 cycles gave 21,473 hop-spikes in 6.3 s,
         // 3,000 and 4 cycles 19,540 in 13.5 s (Mt-KaHyPar's mapping: 19,867), 8 cycles no lower.
@@ -309,12 +304,18 @@ fn objective(
             }
             nets.cost(|b| chip[b.idx()])
         }
-        None => edges
-            .iter()
-            .filter(|&&(s, d, _)| part[s as usize] != part[d as usize])
-            .map(|e| e.2)
-            .sum(),
+        None => edge_cost(edges, part, Metric::Cut),
     }
+}
+
+/// The spikes on `edges` (the network's on-chip edges, as [`on_chip_edges`] gives them) times the
+/// metric's distance between their ends' chips, exactly in spikes: the inter-chip spikes with
+/// [`Metric::Cut`], the hop-spikes with [`Metric::Mesh`].
+fn edge_cost(edges: &[(u32, u32, f64)], chip: &[u32], metric: Metric) -> f64 {
+    edges
+        .iter()
+        .map(|&(s, d, w)| w * metric.dist(chip[s as usize], chip[d as usize]) as f64)
+        .sum()
 }
 
 impl Allocator for Portfolio {
