@@ -11,6 +11,9 @@ use snn_place::emu::Emulation;
 use snn_place::graph::Network;
 use snn_place::hardware::Topology;
 use snn_place::placement::{write_placement, Placement, Report};
+// A figure with at most three decimals and no trailing zeros: the report crate's, which the HTML and
+// markdown tables use too.
+pub(crate) use snn_place::report::number;
 
 use super::{exit, fail, Failure};
 
@@ -342,15 +345,4 @@ fn energy_row(em: &Emulation) -> String {
 
 pub(crate) fn per_step(x: f64) -> String {
     format!("{} /step", number(x))
-}
-
-/// A figure with at most three decimals and no trailing zeros.
-pub(crate) fn number(x: f64) -> String {
-    let s = format!("{x:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".into()
-    } else {
-        s.into()
-    }
 }
