@@ -721,6 +721,16 @@ mod tests {
     /// destination core when it has at least one synapse there (probability 1 - 0.9^per_core), and causes
     /// per_core x 0.1 synaptic events there on average.
     fn feed_forward(per_core: u64, rate: f64) -> Case {
+        let firing = per_core as f64 * rate;
+        let spikes = firing * (1.0 - 0.9f64.powi(per_core as i32));
+        let synops = firing * per_core as f64 * 0.1;
+        two_layers("ff", per_core, rate, spikes, synops)
+    }
+
+    /// Two layers of 1024 neurons, `per_core` per block on Loihi core after core (layer 1 on cores
+    /// 0.., layer 2 right after it), every block of the first sending `spikes` messages and `synops`
+    /// synaptic events per step to every block of the second.
+    fn two_layers(name: &str, per_core: u64, rate: f64, spikes: f64, synops: f64) -> Case {
         let n = 1024 / per_core;
         let mut blocks = Vec::new();
         for layer in 0..2 {
@@ -730,9 +740,6 @@ mod tests {
                 blocks.push(b);
             }
         }
-        let firing = per_core as f64 * rate;
-        let spikes = firing * (1.0 - 0.9f64.powi(per_core as i32));
-        let synops = firing * per_core as f64 * 0.1;
         let mut edges = Vec::new();
         for s in 0..n {
             for d in 0..n {
@@ -741,7 +748,7 @@ mod tests {
                 edges.push(e);
             }
         }
-        let net = Network::new("ff", blocks, edges).unwrap();
+        let net = Network::new(name, blocks, edges).unwrap();
         let slots = (0..2 * n).map(|i| core(0, i as u32)).collect();
         let topo = Topology::preset("loihi").unwrap();
         (net, topo, Placement::new(slots, "compact", 0))
@@ -1076,28 +1083,15 @@ mod tests {
     /// evenly over the block pairs.
     fn sana_fe_run(per_core: u64, packets: f64) -> Case {
         let n = 1024 / per_core;
-        let rate = 339_968.0 / 2_048_000.0;
-        let mut blocks = Vec::new();
-        for layer in 0..2 {
-            for i in 0..n {
-                let mut b = Block::new(format!("l{layer}.{i}"), per_core);
-                b.rate = rate;
-                blocks.push(b);
-            }
-        }
         let pairs = (n * n) as f64;
-        let mut edges = Vec::new();
-        for s in 0..n {
-            for d in 0..n {
-                let mut e = Edge::new(BlockId(s as u32), BlockId((n + d) as u32), packets / pairs);
-                e.synops = Some(17_434.648 / pairs);
-                edges.push(e);
-            }
-        }
-        let net = Network::new("sanafe", blocks, edges).unwrap();
-        let slots = (0..2 * n).map(|i| core(0, i as u32)).collect();
-        let topo = Topology::preset("loihi").unwrap();
-        (net, topo, Placement::new(slots, "compact", 0))
+        let rate = 339_968.0 / 2_048_000.0;
+        two_layers(
+            "sanafe",
+            per_core,
+            rate,
+            packets / pairs,
+            17_434.648 / pairs,
+        )
     }
 
     #[test]
