@@ -996,20 +996,7 @@ mod tests {
         edges: &[(&str, &str, f64, f64)],
     ) {
         let net = build_with(&spec(layers), &limits(compartments), AxonModel::Discrete).unwrap();
-        let got: Vec<_> = net
-            .blocks()
-            .iter()
-            .map(|b| {
-                (
-                    b.name.as_str(),
-                    b.compartments,
-                    b.in_axons,
-                    b.out_axons,
-                    b.synapse_bits,
-                )
-            })
-            .collect();
-        assert_eq!(got, blocks);
+        assert_eq!(block_figures(&net, |_| true), blocks);
         let round = |x: f64| (x * 1e6).round() / 1e6;
         let got: Vec<_> = net
             .edges()
@@ -1206,10 +1193,17 @@ mod tests {
     /// compartments, in_axons, out_axons, synapse_bits).
     fn check_pop(layers: &str, blocks: &[(&str, u64, u64, u64, u64)]) {
         let net = build(&spec(layers), &Limits::LOIHI).unwrap();
-        let got: Vec<_> = net
-            .blocks()
+        assert_eq!(block_figures(&net, |b| !b.host), blocks);
+    }
+
+    /// Name, compartments, input and output axons and synapse bits of the blocks `keep` accepts.
+    fn block_figures(
+        net: &Network,
+        keep: impl Fn(&Block) -> bool,
+    ) -> Vec<(&str, u64, u64, u64, u64)> {
+        net.blocks()
             .iter()
-            .filter(|b| !b.host)
+            .filter(|b| keep(b))
             .map(|b| {
                 (
                     b.name.as_str(),
@@ -1219,8 +1213,7 @@ mod tests {
                     b.synapse_bits,
                 )
             })
-            .collect();
-        assert_eq!(got, blocks);
+            .collect()
     }
 
     #[test]
