@@ -179,6 +179,71 @@ impl HyperGraph {
         sum
     }
 
+    /// The nets of a flow re-split of parts `a` and `b` ([`crate::flow`]): the part of the multicast cut
+    /// that depends on which of `a` and `b` the vertices of `region` go to, as `(weight, nodes)` nets
+    /// whose weight is paid when their nodes are not all on one side (the cut-net metric). A vertex of
+    /// the region is its index there (`local`), a fixed vertex of `a` the node `s`, of `b` the node `t`.
+    ///
+    /// A net costs, per part other than its source's, the largest pin weight there. With the source in
+    /// `a` or `b`, its cost on `a` and `b` is the largest weight on the side opposite the source, which is
+    /// a sum of nested nets: for each distinct pin weight `w_j` (descending, `w_{m+1} = 0`), the source and
+    /// the pins of weight at least `w_j`, weighing `w_j - w_{j+1}`. With the source elsewhere, its cost
+    /// is the largest weight on `a` plus that on `b`: a constant plus the same nested nets without the
+    /// source. Nets left on one node, or holding both `s` and `t`, cost the same on every split: left
+    /// out. Only nets with a vertex in the region are listed, each once, in id order.
+    pub(crate) fn pair_nets(
+        &self,
+        part: &[u32],
+        region: &[u32],
+        local: &dyn Fn(u32) -> Option<u32>,
+        (a, b): (u32, u32),
+        (s, t): (u32, u32),
+    ) -> Vec<(i64, Vec<u32>)> {
+        let mut ids: Vec<u32> = region
+            .iter()
+            .flat_map(|&v| self.incident(v as usize).iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let node = |v: u32| local(v).unwrap_or(if part[v as usize] == a { s } else { t });
+        let mut out = Vec::new();
+        let mut pins: Vec<(i64, u32)> = Vec::new();
+        for n in ids {
+            let n = n as usize;
+            let src = self.src[n];
+            pins.clear();
+            pins.extend(
+                (self.xpins[n]..self.xpins[n + 1])
+                    .filter(|&i| matches!(part[self.pins[i] as usize], p if p == a || p == b))
+                    .map(|i| (self.w[i], node(self.pins[i]))),
+            );
+            // Heaviest first; ties by node, so each prefix is one set of nodes.
+            pins.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+            let home = part[src as usize];
+            let mut nodes: Vec<u32> = Vec::new();
+            if home == a || home == b {
+                nodes.push(node(src));
+            }
+            let mut i = 0;
+            while i < pins.len() {
+                let w = pins[i].0;
+                while i < pins.len() && pins[i].0 == w {
+                    nodes.push(pins[i].1);
+                    i += 1;
+                }
+                let below = pins.get(i).map_or(0, |p| p.0);
+                let mut set = nodes.clone();
+                set.sort_unstable();
+                set.dedup();
+                let both = set.contains(&s) && set.contains(&t);
+                if set.len() >= 2 && !both {
+                    out.push((w - below, set));
+                }
+            }
+        }
+        out
+    }
+
     /// The multicast cut of `part` in integer units.
     pub fn cut(&self, part: &[u32], k: usize) -> i64 {
         let mut best = vec![0; k];
@@ -427,11 +492,13 @@ pub fn refine(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use snn_graph::{Adjacency, Block, BlockId, Edge, Network};
 
-    fn net(n: u32, edges: &[(u32, u32, f64)], host: &[u32]) -> Network {
+    /// A network of `n` one-compartment blocks (those in `host` on the host) with `edges` (src, dst,
+    /// spikes).
+    pub(crate) fn net(n: u32, edges: &[(u32, u32, f64)], host: &[u32]) -> Network {
         let blocks = (0..n)
             .map(|b| {
                 let block = Block::new(format!("b{b}"), 1);
@@ -468,6 +535,44 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Over any two splits of parts 0 and 1, the nets of a re-split change by exactly as much as the
+        /// multicast cut: vertices of the region free, the others of parts 0 and 1 fixed as terminals,
+        /// part 2 untouched; uneven spikes, so pins of one net weigh differently.
+        #[test]
+        fn pair_nets_price_splits_exactly(
+            edges in proptest::collection::vec((0u32..10, 0u32..10, 1u8..6), 1..40),
+            part in proptest::collection::vec(0u32..3, 10),
+            free in proptest::collection::vec(proptest::bool::ANY, 10),
+            sides in proptest::collection::vec(proptest::collection::vec(proptest::bool::ANY, 10), 2),
+        ) {
+            let edges: Vec<(u32, u32, f64)> =
+                edges.iter().map(|&(s, d, w)| (s, d, w as f64 * 0.5)).collect();
+            let n = net(10, &edges, &[]);
+            let g = BlockGraph::new(&n, &Adjacency::new(&n));
+            let h = HyperGraph::new(&g, &Nets::new(&n), n.n_blocks());
+            let region: Vec<u32> = (0..10u32).filter(|&v| part[v as usize] < 2 && free[v as usize]).collect();
+            let local = |v: u32| region.iter().position(|&r| r == v).map(|i| i as u32);
+            let (s, t) = (region.len() as u32, region.len() as u32 + 1);
+            let nets = h.pair_nets(&part, &region, &local, (0, 1), (s, t));
+            let price = |side: &[bool]| -> (i64, i64) {
+                let mut p = part.clone();
+                for &v in &region {
+                    p[v as usize] = if side[v as usize] { 0 } else { 1 };
+                }
+                let node_side = |x: u32| if x == s { true } else if x == t { false } else { side[region[x as usize] as usize] };
+                let split: i64 = nets
+                    .iter()
+                    .filter(|(_, nodes)| nodes.iter().any(|&x| node_side(x) != node_side(nodes[0])))
+                    .map(|(w, _)| w)
+                    .sum();
+                (h.cut(&p, 3), split)
+            };
+            let (cut0, nets0) = price(&sides[0]);
+            let (cut1, nets1) = price(&sides[1]);
+            proptest::prop_assert_eq!(cut1 - cut0, nets1 - nets0);
+            proptest::prop_assert!(nets.iter().all(|(w, nodes)| *w > 0 && nodes.len() >= 2));
+        }
+
         /// The one-scan move gains equal the difference of two full evaluations, for every vertex and
         /// every part, on random nets with parallel edges and uneven spikes.
         #[test]
