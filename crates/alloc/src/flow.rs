@@ -676,7 +676,13 @@ fn rebalance(
         }
         (to_source, to_sink)
     };
-    while w_source > caps.0 || total - w_source > caps.1 {
+    let fits = |w: u64| w <= caps.0 && total - w <= caps.1;
+    // A move takes one vertex off the heavy side; one heavier than a block can overshoot onto the
+    // other side and the moves could go back and forth: at most n of them.
+    for _ in 0..n {
+        if fits(w_source) {
+            break;
+        }
         let from_source = w_source > caps.0;
         let mut pick: Option<(i64, usize)> = None;
         for v in 0..n {
@@ -700,6 +706,9 @@ fn rebalance(
         } else {
             w_source += weight[v];
         }
+    }
+    if !fits(w_source) {
+        return None;
     }
     let mut cut = 0;
     for v in 0..n + 2 {
@@ -804,7 +813,12 @@ impl SplitNets {
             .map(|(_, nodes)| nodes.iter().filter(|&&x| side[x as usize]).count())
             .collect();
         let split = |j: usize, c: usize| c > 0 && c < self.nets[j].1.len();
-        while w_source > caps.0 || total - w_source > caps.1 {
+        let fits = |w: u64| w <= caps.0 && total - w <= caps.1;
+        // At most n moves, as in [`rebalance`].
+        for _ in 0..n {
+            if fits(w_source) {
+                break;
+            }
             let from_source = w_source > caps.0;
             let mut pick: Option<(i64, usize)> = None;
             for v in (0..n).filter(|&v| side[v] == from_source) {
@@ -835,7 +849,7 @@ impl SplitNets {
                 w_source += weight[v];
             }
         }
-        Some((self.cost(&side), side))
+        fits(w_source).then(|| (self.cost(&side), side))
     }
 }
 
@@ -1001,6 +1015,53 @@ mod tests {
             lowered > 50,
             "the flows lowered the multicast cut in only {lowered} cases"
         );
+    }
+
+    /// Vertices heavier than a block (a coarse level's clusters): a rebalancing move can overshoot onto
+    /// the other side; refinement still ends, keeps the capacities and counts the cut exactly.
+    #[test]
+    fn heavy_vertices_end_and_keep_the_capacities() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for case in 0..100 {
+            let n = 24;
+            let fine = graph(n, &random_edges(&mut rng, n));
+            // Clusters of 1 to 3 blocks.
+            let mut cluster = Vec::new();
+            let mut c = 0u32;
+            while cluster.len() < n {
+                let size = rng.random_range(1..4).min(n - cluster.len());
+                cluster.extend(std::iter::repeat_n(c, size));
+                c += 1;
+            }
+            let g = fine.contract(&cluster, c as usize);
+            let k = 3;
+            // Room for first fit: a chip is left with at most 2 free before the next one starts.
+            let cap = vec![(n as u32).div_ceil(k) + 2 + rng.random_range(0..2u32); k as usize];
+            let mut part = vec![0u32; g.n()];
+            let mut sizes = vec![0u32; k as usize];
+            for v in 0..g.n() {
+                let p = (0..k as usize)
+                    .find(|&p| sizes[p] + g.vwgt[v] <= cap[p])
+                    .expect("the clusters fit");
+                part[v] = p as u32;
+                sizes[p] += g.vwgt[v];
+            }
+            for region in [0.5, 0.9] {
+                let cfg = FlowConfig {
+                    region,
+                    ..FlowConfig::default()
+                };
+                let stats = refine(&g, &mut part, &cap, &cfg, &|| false);
+                assert_eq!(stats.cut_after, g.cut(&part), "case {case}");
+                assert!(stats.cut_after <= stats.cut_before, "case {case}");
+            }
+            let sizes = g.part_sizes(&part, k);
+            assert!(
+                sizes.iter().zip(&cap).all(|(s, c)| s <= c),
+                "case {case}: {sizes:?}"
+            );
+        }
     }
 
     #[test]
