@@ -1038,15 +1038,18 @@ mod tests {
             let k = 3;
             // Room for first fit: a chip is left with at most 2 free before the next one starts.
             let cap = vec![(n as u32).div_ceil(k) + 2 + rng.random_range(0..2u32); k as usize];
-            let mut part = vec![0u32; g.n()];
             let mut sizes = vec![0u32; k as usize];
-            for v in 0..g.n() {
-                let p = (0..k as usize)
-                    .find(|&p| sizes[p] + g.vwgt[v] <= cap[p])
-                    .expect("the clusters fit");
-                part[v] = p as u32;
-                sizes[p] += g.vwgt[v];
-            }
+            let mut part: Vec<u32> = g
+                .vwgt
+                .iter()
+                .map(|&w| {
+                    let p = (0..k as usize)
+                        .find(|&p| sizes[p] + w <= cap[p])
+                        .expect("the clusters fit");
+                    sizes[p] += w;
+                    p as u32
+                })
+                .collect();
             for region in [0.5, 0.9] {
                 let cfg = FlowConfig {
                     region,
