@@ -956,10 +956,8 @@ mod tests {
     /// best split of two parts found by brute force, and do lower the cut in some cases.
     #[test]
     fn multicast_never_raises_the_cut_and_counts_it_exactly() {
-        use crate::hyper::tests::net;
+        use crate::hyper::tests::random_hyper;
         use rand::{Rng, SeedableRng};
-        use snn_graph::Adjacency;
-        use snn_placement::Nets;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let mut lowered = 0;
         for case in 0..200 {
@@ -967,17 +965,7 @@ mod tests {
             let per = rng.random_range(1..6u32);
             let slack = rng.random_range(0..2u32);
             let n = k * per;
-            let edges: Vec<(u32, u32, f64)> = (0..rng.random_range(1..4 * n))
-                .map(|_| {
-                    let s = rng.random_range(0..n);
-                    let d = rng.random_range(0..n);
-                    (s, d, rng.random_range(1..5u32) as f64 * 0.5)
-                })
-                .filter(|&(s, d, _)| s != d)
-                .collect();
-            let network = net(n, &edges, &[]);
-            let g = BlockGraph::new(&network, &Adjacency::new(&network));
-            let h = HyperGraph::new(&g, &Nets::new(&network), network.n_blocks());
+            let (_, g, h) = random_hyper(&mut rng, n);
             let cap = vec![per + slack; k as usize];
             let mut part: Vec<u32> = (0..n).map(|v| v % k).collect();
             let before = h.cut(&part, k as usize);

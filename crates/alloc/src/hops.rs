@@ -473,7 +473,7 @@ pub fn vcycles(
         seed,
         true,
         &|g, chip| metric.cost(g, chip),
-        &mut |graph, chip| {
+        &mut |graph, chip, _| {
             if graph.n() < finest {
                 // Each level's annealing draws its own stream, derived from the seed and the level's size.
                 let seed = seed ^ (graph.n() as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);

@@ -129,7 +129,7 @@ pub fn vcycles(
         // against 8,916, and elsewhere it would change what `metis --refine fm` has always computed.
         false,
         &|g, part| g.cut(part),
-        &mut |graph, p| {
+        &mut |graph, p, _| {
             // Contraction and projection keep the cut exactly, and the refiners' statistics are
             // exact: the cut at every level is the last refiner's, never swept again.
             let s = fm::refine_with_cut(graph, p, cap, cut, cfg, expired);
@@ -144,9 +144,14 @@ pub fn vcycles(
     stats
 }
 
-/// The V-cycle loop, for any objective that contraction within parts preserves (the cut, or the hops of
-/// [`crate::hops`]): up to `cycles` cycles, each coarsening `g` by matching within parts and calling
-/// `refine_level` on every level from the coarsest back to `g` (with `two_hop`, the matching pairs
+/// What [`vcycles_by`] calls on every level: the level's graph, its partition, and the cluster maps
+/// from the finest graph down to it.
+pub(crate) type RefineLevel<'a> = dyn FnMut(&BlockGraph, &mut [u32], &[Vec<u32>]) + 'a;
+
+/// The V-cycle loop, for any objective that contraction within parts preserves (the cut, the hops of
+/// [`crate::hops`], the multicast cut of a [`crate::hyper::HyperGraph`] contracted along the maps):
+/// up to `cycles` cycles, each coarsening `g` by matching within parts and calling `refine_level` on
+/// every level from the coarsest back to `g` (with `two_hop`, the matching pairs
 /// blocks with a common neighbour too: see [`match_two_hop`]), stopping after a cycle that lowers
 /// `cost` by nothing or when `expired` says so. `refine_level` must never raise `cost`. Returns the cost
 /// before and after.
@@ -159,7 +164,7 @@ pub(crate) fn vcycles_by(
     seed: u64,
     two_hop: bool,
     cost: &dyn Fn(&BlockGraph, &[u32]) -> i64,
-    refine_level: &mut dyn FnMut(&BlockGraph, &mut [u32]),
+    refine_level: &mut RefineLevel,
     expired: &(dyn Fn() -> bool + Sync),
 ) -> (i64, i64) {
     let k = cap.len();
@@ -214,7 +219,7 @@ pub(crate) fn vcycles_by(
         for level in (0..parts.len()).rev() {
             let graph = if level == 0 { g } else { &graphs[level - 1] };
             let mut p = std::mem::take(&mut parts[level]);
-            refine_level(graph, &mut p);
+            refine_level(graph, &mut p, &maps[..level]);
             if level == 0 {
                 part.copy_from_slice(&p);
             } else {

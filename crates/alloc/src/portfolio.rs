@@ -10,9 +10,10 @@
 //! ([`crate::flow`], which re-splits pairs of full chips where single moves cannot) and simulated
 //! annealing of the cut at the coarse levels of a V-cycle ([`crate::hops::vcycles`], which moves whole
 //! clusters of blocks where FM and flows are stuck), until a turn gains nothing. Under multicast the
-//! multicast cut itself is then refined (the hypergraph local search and flows on the hypergraph,
-//! [`flow::refine_multicast`]), and every start is also refined on it alone, in parallel with its
-//! turns: the unicast turns can take a start away from a low multicast cut. In a build with the cargo feature
+//! multicast cut itself is then refined (the hypergraph local search, flows on the hypergraph,
+//! [`flow::refine_multicast`], and V-cycles with annealing of the multicast cut at the coarse levels,
+//! [`hyper::anneal`]), and every start is also refined on it alone, in parallel with its turns: the
+//! unicast turns can take a start away from a low multicast cut. In a build with the cargo feature
 //! `mtkahypar`, Mt-KaHyPar's partition ([`crate::mtkahypar`], `quality` preset) is one more start.
 //!
 //! The unrefined starts stay candidates too, and the winner is chosen by the exact objective in spikes
@@ -84,6 +85,16 @@ const LARGE: usize = 32_000;
 /// How far GreedyInterchip's cut may be above METIS's for it to be refined as a second start. On the
 /// nengo-loihi ensemble array at zero slack it starts 26% below METIS's and wins after refinement.
 const GREEDY_START: f64 = 1.05;
+
+/// Multicast V-cycles at most (see `refine_multicast`): each stops the loop when it gains nothing.
+/// Measured on the 25^3 grid (123 chips): 3 cycles 12,564 multicast spikes, 6 cycles 12,540 (the start:
+/// 12,656; Mt-KaHyPar's KM1 partition 12,535).
+const MULTICAST_VCYCLES: usize = 6;
+
+/// Annealing proposals per vertex at each coarse level of the multicast V-cycles. Measured on the grid
+/// (three cycles): 30 gave 12,578 multicast spikes in 2.2 s more, 100 12,557 in 7.2 s, 300 12,549 in
+/// 20.8 s; on `gen random --blocks 3900` 30 took 7,361 to 7,352 in 2.5 s.
+const MULTICAST_ANNEAL: usize = 30;
 
 /// The default [`Portfolio::cut_anneal`].
 const CUT_ANNEAL: usize = 3_000;
@@ -176,9 +187,10 @@ impl Portfolio {
 
     /// Under multicast, the multicast cut itself: the hypergraph local search, then flows on the
     /// hypergraph ([`flow::refine_multicast`], the first region) and the local search again, while the
-    /// flows gain (at most as many times as `refine` has turns). Never raises the multicast cut. One
-    /// region: measured on `gen random --blocks 3900` (31 chips), 0.5 took the multicast cut from 7,490
-    /// to 7,369 spikes in 1.8 s, 0.5 then 0.9 to 7,338 in 11.9 s.
+    /// flows gain (at most as many times as `refine` has turns), then V-cycles with annealing at the
+    /// coarse levels (up to [`LARGE`] blocks). Never raises the multicast cut. One region: measured on
+    /// `gen random --blocks 3900` (31 chips), 0.5 took the multicast cut from 7,490 to 7,369 spikes in
+    /// 1.8 s, 0.5 then 0.9 to 7,338 in 11.9 s.
     fn refine_multicast(
         &self,
         g: &BlockGraph,
@@ -205,6 +217,49 @@ impl Portfolio {
             }
             hyper::refine(g, h, part, caps, seed, HYPER_PASSES, expired);
         }
+        // Then V-cycles on the multicast cut: the hypergraph contracted with the graph, within chips
+        // (the multicast cut of every partition unchanged, see `HyperGraph::contract`), annealed at the
+        // coarse levels, where a proposal moves a cluster, and searched locally at every level. Not above
+        // `LARGE` blocks.
+        let moves = match g.n() {
+            0..=LARGE => MULTICAST_ANNEAL,
+            _ => return,
+        };
+        let k = caps.len();
+        let finest = g.n();
+        // The contracted hypergraphs of the current cycle, finest first; rebuilt at each cycle's
+        // coarsest level (the levels come coarsest first, so a level no finer than the last starts a
+        // cycle).
+        let mut levels: Vec<HyperGraph> = Vec::new();
+        let mut last = 0;
+        multilevel::vcycles_by(
+            g,
+            part,
+            caps,
+            MULTICAST_VCYCLES,
+            seed,
+            false,
+            &|_, part| h.cut(part, k),
+            &mut |graph, p, maps| {
+                if maps.len() >= last {
+                    levels.clear();
+                    for m in maps {
+                        let n = m.iter().max().map_or(0, |&c| c as usize + 1);
+                        let next = levels.last().unwrap_or(h).contract(m, n);
+                        levels.push(next);
+                    }
+                }
+                last = maps.len();
+                let level = maps.len().checked_sub(1).map_or(h, |l| &levels[l]);
+                if graph.n() < finest {
+                    // Each level's annealing draws its own stream, derived from the seed and its size.
+                    let seed = seed ^ (graph.n() as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+                    hyper::anneal(graph, level, p, caps, moves * graph.n(), seed, expired);
+                }
+                hyper::refine(graph, level, p, caps, seed, HYPER_PASSES, expired);
+            },
+            expired,
+        );
     }
 
     /// `--objective hops`: `start`, the chips of `interchip`'s placement without the cut's annealing
