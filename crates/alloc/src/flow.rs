@@ -44,6 +44,8 @@ pub struct FlowConfig {
     pub region: f64,
     /// Piercing steps per pair at most.
     pub max_pierce: usize,
+    /// At most this many pairs per part in a round (the heaviest), if set.
+    pub pairs_per_part: Option<usize>,
 }
 
 impl Default for FlowConfig {
@@ -52,6 +54,7 @@ impl Default for FlowConfig {
             rounds: 8,
             region: 0.5,
             max_pierce: 256,
+            pairs_per_part: None,
         }
     }
 }
@@ -320,6 +323,9 @@ fn refine_by(
             .into_iter()
             .filter(|&(_, p, q)| changed[p as usize] || changed[q as usize])
             .collect();
+        if let Some(per_part) = cfg.pairs_per_part {
+            todo.truncate(per_part * k);
+        }
         changed.fill(false);
         let mut gained = 0i64;
         while !todo.is_empty() && !expired() {

@@ -544,8 +544,9 @@ pub fn refine(
 const SWAP_DRAWS: usize = 8;
 
 /// [`anneal`]'s starting temperature as a share of the mean uphill delta of a sample of proposals.
-/// Measured on the 25^3 grid (123 chips) with six V-cycles: 0.003 gave 12,582 multicast spikes, 0.01
-/// 12,549, 0.03 12,540, 0.1 12,591 (the start: 12,656).
+/// Measured on the 25^3 grid (123 chips; `portfolio`'s V-cycles allowed there for the measurement),
+/// six V-cycles: 0.003 gave 12,582 multicast spikes, 0.01 12,549, 0.03 12,540, 0.1 12,591 (the start:
+/// 12,656).
 const ANNEAL_T0: f64 = 0.03;
 
 /// A proposal of [`anneal`]: (rise in the cut, vertex, target part, swap partner).

@@ -86,13 +86,18 @@ const LARGE: usize = 32_000;
 /// nengo-loihi ensemble array at zero slack it starts 26% below METIS's and wins after refinement.
 const GREEDY_START: f64 = 1.05;
 
+/// Above [`SMALL`] blocks, multicast flows re-split at most this many pairs of chips per chip in a
+/// round, the heaviest.
+const MULTICAST_PAIRS_PER_PART: usize = 4;
+
 /// Multicast V-cycles at most (see `refine_multicast`): each stops the loop when it gains nothing.
-/// Measured on the 25^3 grid (123 chips): 3 cycles 12,564 multicast spikes, 6 cycles 12,540 (the start:
-/// 12,656; Mt-KaHyPar's KM1 partition 12,535).
+/// Measured on the 25^3 grid (123 chips, 15,625 blocks, with the V-cycles allowed there for the
+/// measurement): 3 cycles 12,564 multicast spikes, 6 cycles 12,540 (the start: 12,656; Mt-KaHyPar's KM1
+/// partition 12,535).
 const MULTICAST_VCYCLES: usize = 6;
 
 /// Annealing proposals per vertex at each coarse level of the multicast V-cycles. Measured on the grid
-/// (three cycles): 30 gave 12,578 multicast spikes in 2.2 s more, 100 12,557 in 7.2 s, 300 12,549 in
+/// (three cycles, as above): 30 gave 12,578 multicast spikes in 2.2 s more, 100 12,557 in 7.2 s, 300 12,549 in
 /// 20.8 s; on `gen random --blocks 3900` 30 took 7,361 to 7,352 in 2.5 s.
 const MULTICAST_ANNEAL: usize = 30;
 
@@ -187,10 +192,12 @@ impl Portfolio {
 
     /// Under multicast, the multicast cut itself: the hypergraph local search, then flows on the
     /// hypergraph ([`flow::refine_multicast`], the first region) and the local search again, while the
-    /// flows gain (at most as many times as `refine` has turns), then V-cycles with annealing at the
-    /// coarse levels (up to [`LARGE`] blocks). Never raises the multicast cut. One region: measured on
-    /// `gen random --blocks 3900` (31 chips), 0.5 took the multicast cut from 7,490 to 7,369 spikes in
-    /// 1.8 s, 0.5 then 0.9 to 7,338 in 11.9 s.
+    /// flows gain (as many times as `refine` has turns up to [`SMALL`] blocks, once up to [`LARGE`],
+    /// on the heaviest pairs of chips), then, up to [`SMALL`] blocks, V-cycles with annealing at the coarse
+    /// levels. Never raises the multicast cut. One region: measured on `gen random --blocks 3900` (31
+    /// chips), 0.5 took the multicast cut from 7,490 to 7,369 spikes in 1.8 s, 0.5 then 0.9 to 7,338 in
+    /// 11.9 s. The size limits: on `gen random --blocks 16000` (128 chips) the full schedule took 248 s
+    /// against 27 s before it (35,195 multicast spikes; 34,707 after), the limited one 33 s (35,055).
     fn refine_multicast(
         &self,
         g: &BlockGraph,
@@ -200,13 +207,20 @@ impl Portfolio {
         seed: u64,
         expired: &(dyn Fn() -> bool + Sync),
     ) {
+        // Flow rounds: none above `LARGE` blocks (on `gen layered --blocks 97983`, 766 chips, one round
+        // on the heaviest pairs took 19.6 s to 44.8 s for 0.6% less multicast traffic).
         let turns = match g.n() {
             0..=SMALL => self.turns,
-            n if n <= LARGE => self.turns.min(2),
-            _ => 1,
+            n if n <= LARGE => 1,
+            _ => 0,
         };
+        // Above `SMALL` blocks, the heaviest pairs of chips only: a pair's network holds every net that
+        // reaches its region, and on nets without locality nearly every pair of chips exchanges
+        // traffic (measured on `gen random --blocks 16000`, 128 chips: 8,100 pairs, 37 s for the first
+        // round; the 3-D grid has about 6 neighbours per chip).
         let cfg = FlowConfig {
             region: self.regions[0],
+            pairs_per_part: (g.n() > SMALL).then_some(MULTICAST_PAIRS_PER_PART),
             ..self.flow
         };
         hyper::refine(g, h, part, caps, seed, HYPER_PASSES, expired);
@@ -220,11 +234,10 @@ impl Portfolio {
         // Then V-cycles on the multicast cut: the hypergraph contracted with the graph, within chips
         // (the multicast cut of every partition unchanged, see `HyperGraph::contract`), annealed at the
         // coarse levels, where a proposal moves a cluster, and searched locally at every level. Not above
-        // `LARGE` blocks.
-        let moves = match g.n() {
-            0..=LARGE => MULTICAST_ANNEAL,
-            _ => return,
-        };
+        // `SMALL` blocks: on `gen random --blocks 16000` (128 chips) a V-cycle took 6-20 s for 0.6%.
+        if g.n() > SMALL {
+            return;
+        }
         let k = caps.len();
         let finest = g.n();
         // The contracted hypergraphs of the current cycle, finest first; rebuilt at each cycle's
@@ -254,7 +267,8 @@ impl Portfolio {
                 if graph.n() < finest {
                     // Each level's annealing draws its own stream, derived from the seed and its size.
                     let seed = seed ^ (graph.n() as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
-                    hyper::anneal(graph, level, p, caps, moves * graph.n(), seed, expired);
+                    let moves = MULTICAST_ANNEAL * graph.n();
+                    hyper::anneal(graph, level, p, caps, moves, seed, expired);
                 }
                 hyper::refine(graph, level, p, caps, seed, HYPER_PASSES, expired);
             },
@@ -520,7 +534,9 @@ impl Allocator for Portfolio {
                         part
                     },
                     || {
-                        let h = h.as_ref()?;
+                        // Not above `SMALL` blocks: it doubles the multicast refinement's time (measured
+                        // on `gen random --blocks 16000`: four runs of 13-32 s).
+                        let h = h.as_ref().filter(|_| g.n() <= SMALL)?;
                         let mut part = start.to_vec();
                         self.refine_multicast(&g, h, &mut part, &caps, seed, &expired);
                         fill(&mut part);
