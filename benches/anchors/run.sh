@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Compare snn-place's allocators with METIS, KaHIP and Mt-KaHyPar on generated nets; prints markdown.
 #
-#   bash benches/anchors/run.sh [--large] [--allocators LIST] [--timeout SECONDS]
+#   bash benches/anchors/run.sh [--large] [--more] [--allocators LIST] [--timeout SECONDS]
 #
 #   --large            also place `snn-place gen layered --blocks 97983 --seed 1` (766 chips; slow)
+#   --more             also the hop table (steiner.py: Mt-KaHyPar's Steiner-tree mapping against
+#                      `portfolio` and `--objective hops`) and the multicast table (multicast.py:
+#                      Mt-KaHyPar's KM1 partition against `portfolio --traffic multicast`) of the
+#                      three small nets, on 4 x 8, 4 x 8 and 16 x 8 chip meshes
 #   --allocators LIST  snn-place allocators, comma-separated, each may carry flags
 #                      (default: anchors.py's "greedy-interchip,metis,metis --refine fm,portfolio")
 #   --timeout SECONDS  stop any external partitioner that runs longer (default: none)
@@ -20,14 +24,16 @@ py="$venv/bin/python"
 exe="$root/target/release/snn-place"
 
 large=0
+more=0
 extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --large) large=1 ;;
+        --more) more=1 ;;
         --allocators|--timeout)
             [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
             extra+=("$1" "$2"); shift ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -93,3 +99,16 @@ echo
 for net in "${nets[@]}"; do
     "$py" "$here/anchors.py" "$net" --cap 128 --snn-place "$exe" ${extra[@]+"${extra[@]}"}
 done
+if [ "$more" = 1 ]; then
+    for spec in "layered 4 8" "random 4 8" "grid 16 8"; do
+        set -- $spec
+        echo "### $1: hop-spikes on a $2 x $3 mesh"
+        "$py" "$here/steiner.py" "$tmp/$1.json" --mesh "$2" "$3" --snn-place "$exe" \
+            --allocators "portfolio,portfolio --objective hops"
+        echo
+        echo "### $1: multicast spikes"
+        "$py" "$here/multicast.py" "$tmp/$1.json" --mesh "$2" "$3" --snn-place "$exe" \
+            --allocators "metis --refine fm,portfolio"
+        echo
+    done
+fi
