@@ -86,8 +86,8 @@ const LARGE: usize = 32_000;
 /// nengo-loihi ensemble array at zero slack it starts 26% below METIS's and wins after refinement.
 const GREEDY_START: f64 = 1.05;
 
-/// Above [`SMALL`] blocks, multicast flows re-split at most this many pairs of chips per chip in a
-/// round, the heaviest.
+/// Without [`full_multicast`]'s full schedule, multicast flows re-split at most this many pairs of
+/// chips per chip in a round, the heaviest.
 const MULTICAST_PAIRS_PER_PART: usize = 4;
 
 /// Multicast V-cycles at most (see `refine_multicast`): each stops the loop when it gains nothing.
@@ -95,6 +95,12 @@ const MULTICAST_PAIRS_PER_PART: usize = 4;
 /// measurement): 3 cycles 12,564 multicast spikes, 6 cycles 12,540 (the start: 12,656; Mt-KaHyPar's KM1
 /// partition 12,535).
 const MULTICAST_VCYCLES: usize = 6;
+
+/// Multicast V-cycles at most above [`SMALL`] blocks (under [`full_multicast`]'s full schedule), to keep
+/// 16,000 blocks under 20 s: measured with 6 cycles, the 25^3 grid 12,525 multicast spikes in 11.0 s and
+/// `gen layered --blocks 16000` (125 chips) 80,082 in 21.6 s; with 3, 12,581 in 7.2 s and 80,201 in
+/// 14.8 s (before the multicast V-cycles and flows: 12,642 in 3.5 s; 81,442 in 4.7 s).
+const MULTICAST_VCYCLES_LARGE: usize = 3;
 
 /// Annealing proposals per vertex at each coarse level of the multicast V-cycles. Measured on the grid
 /// (three cycles, as above): 30 gave 12,578 multicast spikes in 2.2 s more, 100 12,557 in 7.2 s, 300 12,549 in
@@ -192,9 +198,9 @@ impl Portfolio {
 
     /// Under multicast, the multicast cut itself: the hypergraph local search, then flows on the
     /// hypergraph ([`flow::refine_multicast`], the first region) and the local search again, while the
-    /// flows gain (as many times as `refine` has turns up to [`SMALL`] blocks, once up to [`LARGE`],
-    /// on the heaviest pairs of chips), then, up to [`SMALL`] blocks, V-cycles with annealing at the coarse
-    /// levels. Never raises the multicast cut. One region: measured on `gen random --blocks 3900` (31
+    /// flows gain (as many times as `refine` has turns under the full schedule of [`full_multicast`],
+    /// else once up to [`LARGE`] blocks, on the heaviest pairs of chips), then, under the full schedule,
+    /// V-cycles with annealing at the coarse levels. Never raises the multicast cut. One region: measured on `gen random --blocks 3900` (31
     /// chips), 0.5 took the multicast cut from 7,490 to 7,369 spikes in 1.8 s, 0.5 then 0.9 to 7,338 in
     /// 11.9 s. The size limits: on `gen random --blocks 16000` (128 chips) the full schedule took 248 s
     /// against 27 s before it (35,195 multicast spikes; 34,707 after), the limited one 33 s (35,055).
@@ -207,20 +213,20 @@ impl Portfolio {
         seed: u64,
         expired: &(dyn Fn() -> bool + Sync),
     ) {
+        let full = full_multicast(g, part, caps.len());
         // Flow rounds: none above `LARGE` blocks (on `gen layered --blocks 97983`, 766 chips, one round
         // on the heaviest pairs took 19.6 s to 44.8 s for 0.6% less multicast traffic).
         let turns = match g.n() {
-            0..=SMALL => self.turns,
+            _ if full => self.turns,
             n if n <= LARGE => 1,
             _ => 0,
         };
-        // Above `SMALL` blocks, the heaviest pairs of chips only: a pair's network holds every net that
-        // reaches its region, and on nets without locality nearly every pair of chips exchanges
-        // traffic (measured on `gen random --blocks 16000`, 128 chips: 8,100 pairs, 37 s for the first
-        // round; the 3-D grid has about 6 neighbours per chip).
+        // Else the heaviest pairs of chips only: a pair's network holds every net that reaches its
+        // region, and on nets without locality nearly every pair of chips exchanges traffic (measured
+        // on `gen random --blocks 16000`, 128 chips: 8,100 pairs, 37 s for the first round).
         let cfg = FlowConfig {
             region: self.regions[0],
-            pairs_per_part: (g.n() > SMALL).then_some(MULTICAST_PAIRS_PER_PART),
+            pairs_per_part: (!full).then_some(MULTICAST_PAIRS_PER_PART),
             ..self.flow
         };
         hyper::refine(g, h, part, caps, seed, HYPER_PASSES, expired);
@@ -235,7 +241,7 @@ impl Portfolio {
         // (the multicast cut of every partition unchanged, see `HyperGraph::contract`), annealed at the
         // coarse levels, where a proposal moves a cluster, and searched locally at every level. Not above
         // `SMALL` blocks: on `gen random --blocks 16000` (128 chips) a V-cycle took 6-20 s for 0.6%.
-        if g.n() > SMALL {
+        if !full {
             return;
         }
         let k = caps.len();
@@ -249,7 +255,11 @@ impl Portfolio {
             g,
             part,
             caps,
-            MULTICAST_VCYCLES,
+            if g.n() <= SMALL {
+                MULTICAST_VCYCLES
+            } else {
+                MULTICAST_VCYCLES_LARGE
+            },
             seed,
             false,
             &|_, part| h.cut(part, k),
@@ -361,6 +371,31 @@ fn chips_of(g: &BlockGraph, placed: &Placement) -> Vec<u32> {
         .map(|&b| placed.slot(b).chip().map_or(0, |c| c.0))
         .collect()
 }
+
+/// Whether the multicast cut of `part` (on `k` chips) gets [`Portfolio::refine_multicast`]'s full
+/// schedule: up to [`SMALL`] blocks, and up to [`LARGE`] where few pairs of chips exchange traffic (at
+/// most [`LOCAL_PAIRS`] per chip), since a flow round's and an annealing proposal's cost grow with the
+/// nets spread over many chips. Measured: on the 25^3 grid (15,625 blocks, 123 chips, a few pairs per
+/// chip) it took the multicast cut from 12,642 to 12,581 (7.2 s against 3.5 s); `gen random --blocks
+/// 16000` (125 chips, about 60 pairs per chip) took 248 s with it (6 V-cycles), 33 s without.
+fn full_multicast(g: &BlockGraph, part: &[u32], k: usize) -> bool {
+    match g.n() {
+        0..=SMALL => true,
+        n if n <= LARGE => {
+            let mut pairs: Vec<(u32, u32)> = (0..n)
+                .flat_map(|v| g.neighbors(v).map(move |(u, _)| (part[v], part[u])))
+                .filter(|&(p, q)| p < q)
+                .collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            pairs.len() <= LOCAL_PAIRS * k
+        }
+        _ => false,
+    }
+}
+
+/// See [`full_multicast`].
+const LOCAL_PAIRS: usize = 8;
 
 /// The Mt-KaHyPar start (cargo feature `mtkahypar`): its `quality` preset's partition, capacity
 /// repaired, refined afterwards like the other starts. Run while METIS's tries run.
@@ -534,9 +569,11 @@ impl Allocator for Portfolio {
                         part
                     },
                     || {
-                        // Not above `SMALL` blocks: it doubles the multicast refinement's time (measured
-                        // on `gen random --blocks 16000`: four runs of 13-32 s).
-                        let h = h.as_ref().filter(|_| g.n() <= SMALL)?;
+                        // Only under the full schedule (see `full_multicast`): it doubles the
+                        // multicast refinement's time (`gen random --blocks 16000`: four runs of 13-32 s).
+                        let h = h
+                            .as_ref()
+                            .filter(|_| full_multicast(&g, start, caps.len()))?;
                         let mut part = start.to_vec();
                         self.refine_multicast(&g, h, &mut part, &caps, seed, &expired);
                         fill(&mut part);
