@@ -199,11 +199,12 @@ impl Portfolio {
     /// Under multicast, the multicast cut itself: the hypergraph local search, then flows on the
     /// hypergraph ([`flow::refine_multicast`], the first region) and the local search again, while the
     /// flows gain (as many times as `refine` has turns under the full schedule of [`full_multicast`],
-    /// else once up to [`LARGE`] blocks, on the heaviest pairs of chips), then, under the full schedule,
-    /// V-cycles with annealing at the coarse levels. Never raises the multicast cut. One region: measured on `gen random --blocks 3900` (31
-    /// chips), 0.5 took the multicast cut from 7,490 to 7,369 spikes in 1.8 s, 0.5 then 0.9 to 7,338 in
-    /// 11.9 s. The size limits: on `gen random --blocks 16000` (128 chips) the full schedule took 248 s
-    /// against 27 s before it (35,195 multicast spikes; 34,707 after), the limited one 33 s (35,055).
+    /// else once up to [`LARGE`] blocks, on the heaviest pairs of chips), then, under the full
+    /// schedule, V-cycles with annealing at the coarse levels. Never raises the multicast cut. One
+    /// region: measured on `gen random --blocks 3900` (31 chips), 0.5 took the multicast cut from 7,490
+    /// to 7,369 spikes in 1.8 s, 0.5 then 0.9 to 7,338 in 11.9 s. The limits: on `gen random --blocks
+    /// 16000` (125 chips) the full schedule took 248 s against 27 s before it (35,195 multicast spikes;
+    /// 34,707 after), the limited one 33 s (35,055).
     fn refine_multicast(
         &self,
         g: &BlockGraph,
@@ -223,7 +224,7 @@ impl Portfolio {
         };
         // Else the heaviest pairs of chips only: a pair's network holds every net that reaches its
         // region, and on nets without locality nearly every pair of chips exchanges traffic (measured
-        // on `gen random --blocks 16000`, 128 chips: 8,100 pairs, 37 s for the first round).
+        // on `gen random --blocks 16000`, 125 chips: 8,100 pairs, 37 s for the first round).
         let cfg = FlowConfig {
             region: self.regions[0],
             pairs_per_part: (!full).then_some(MULTICAST_PAIRS_PER_PART),
@@ -239,8 +240,8 @@ impl Portfolio {
         }
         // Then V-cycles on the multicast cut: the hypergraph contracted with the graph, within chips
         // (the multicast cut of every partition unchanged, see `HyperGraph::contract`), annealed at the
-        // coarse levels, where a proposal moves a cluster, and searched locally at every level. Not above
-        // `SMALL` blocks: on `gen random --blocks 16000` (128 chips) a V-cycle took 6-20 s for 0.6%.
+        // coarse levels, where a proposal moves a cluster, and searched locally at every level. Only
+        // under the full schedule: on `gen random --blocks 16000` a V-cycle took 6-20 s for 0.6%.
         if !full {
             return;
         }
