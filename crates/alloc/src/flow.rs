@@ -19,7 +19,7 @@
 //! what makes cuts fit on boards without a free core.
 //!
 //! Under multicast ([`refine_multicast`]) the network holds the multicast cut instead: each net touching
-//! the region becomes nested cut-nets ([`HyperGraph::pair_nets`]: the largest spikes a net sends to the
+//! the region becomes nested cut-nets (`HyperGraph::pair_nets`: the largest spikes a net sends to the
 //! chip away from its source is a sum over its distinct pin weights), a cut-net of two nodes an edge, a
 //! larger one Lawler's expansion (E. L. Lawler 1973, "Cutsets and partitions of hypergraphs", Networks
 //! 3: an entry and an exit node joined by the net's weight, every node of the net into the entry and out
@@ -248,7 +248,7 @@ fn pairs_by_weight(g: &BlockGraph, part: &[u32]) -> Vec<(i64, u32, u32)> {
 }
 
 /// What a re-split minimises: the graph's cut (unicast traffic), or the multicast cut of a hypergraph
-/// over the same vertices ([`HyperGraph::pair_nets`] gives the nets a re-split sees).
+/// over the same vertices (`HyperGraph::pair_nets` gives the nets a re-split sees).
 #[derive(Copy, Clone)]
 enum Model<'a> {
     Graph,
@@ -277,7 +277,7 @@ pub fn refine(
 }
 
 /// [`refine`] on the multicast cut of `h` (a hypergraph over `g`'s vertices): each pair's network holds
-/// the nets of [`HyperGraph::pair_nets`], a net of three or more nodes as Lawler's expansion (an arc of
+/// the nets of `HyperGraph::pair_nets`, a net of three or more nodes as Lawler's expansion (an arc of
 /// the net's weight from an entry node to an exit node, every node to the entry and from the exit
 /// uncuttable), so a minimum cut pays each net exactly when its nodes end up on both sides. The pairs
 /// are still chosen by `g`'s (unicast) traffic between them. Never raises the multicast cut.
@@ -730,7 +730,7 @@ fn rebalance(
     Some((cut, side))
 }
 
-/// The nets of a multicast re-split ([`HyperGraph::pair_nets`]), in the network as Lawler's expansion,
+/// The nets of a multicast re-split (`HyperGraph::pair_nets`), in the network as Lawler's expansion,
 /// and kept to price splits exactly where the network's arcs cannot (a split's aux nodes are free).
 struct SplitNets {
     nets: Vec<(i64, Vec<u32>)>,

@@ -601,9 +601,9 @@ fn propose(
 
 /// Simulated annealing of the multicast cut of `part` (at most `cap[p]` weight in part `p`), `moves`
 /// proposals in all, as [`crate::hops::anneal`] does for a graph: uphill proposals pass with
-/// probability exp(-delta / T), T starts at [`ANNEAL_T0`] of the mean uphill delta and falls
+/// probability exp(-delta / T), T starts at `ANNEAL_T0` of the mean uphill delta and falls
 /// geometrically to nearly zero, and the best state met at the end of a temperature step is kept, so the
-/// cut never rises. Gains are exact ([`Eval::gain`]). Deterministic for a seed. Returns the cut before and
+/// cut never rises. Gains are exact (`Eval::gain`). Deterministic for a seed. Returns the cut before and
 /// after. Meant for the coarse levels of V-cycles (see `portfolio`), where a proposal moves a cluster.
 pub fn anneal(
     g: &BlockGraph,
