@@ -17,17 +17,15 @@ snn-place runs on an X x Y mesh (the generated topology of steiner.py) with `--t
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from anchors import Net  # noqa: E402
+from steiner import snn_place_reports  # noqa: E402
 
 
 def multicast_spikes(src, dst, spikes, part) -> float:
@@ -103,20 +101,10 @@ def main() -> None:
     mc = multicast_spikes(net.src, net.dst, net.spikes, part)
     print(f"| Mt-KaHyPar {a.preset} KM1, seed {a.seed} ({k} parts) | {mc:,.1f} | {net.interchip(part):,.1f} | "
           f"{sizes.max()} | {dt:.3f} |")
-    with tempfile.TemporaryDirectory() as tmp:
-        topo = os.path.join(tmp, "mesh.json")
-        with open(topo, "w") as f:
-            json.dump({"format": "snn-topology/1", "name": f"mesh-{x}x{y}",
-                       "chips": {"x": x, "y": y}, "tiles": {"x": 8, "y": 4}, "cores_per_tile": a.cap // 32,
-                       "core": {"compartments": 1 << 20, "in_axons": 1 << 20, "out_axons": 1 << 20,
-                                "synapse_bits": 1 << 40}}, f)
-        for entry in a.allocators.split(","):
-            args = entry.split()
-            cmd = [a.snn_place, "--json", "--seed", str(a.seed), "-t", topo, "--traffic", "multicast",
-                   "-a", *args, a.net]
-            r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
-            print(f"| snn-place `{entry}` | {r['multicast_spikes']:,.1f} | {r['interchip_spikes']:,.1f} | "
-                  f"- | {r['elapsed_s']:.3f} |")
+    for entry, r in snn_place_reports(a.snn_place, a.net, x, y, a.cap, a.allocators, a.seed,
+                                      ["--traffic", "multicast"]):
+        print(f"| snn-place `{entry}` | {r['multicast_spikes']:,.1f} | {r['interchip_spikes']:,.1f} | "
+              f"- | {r['elapsed_s']:.3f} |")
 
 
 if __name__ == "__main__":

@@ -68,19 +68,24 @@ def main():
     print(f"| --- | ---: | ---: | ---: | ---: |")
     print(f"| Mt-KaHyPar {a.preset} map_onto_graph (Steiner tree) | {hops:,.1f} | "
           f"{net.interchip(part):,.1f} | {sizes.max()} | {dt:.3f} |")
+    for entry, r in snn_place_reports(a.snn_place, a.net, x, y, a.cap, a.allocators, 1):
+        print(f"| snn-place `{entry}` | {r['hop_spikes']:,.1f} | {r['interchip_spikes']:,.1f} | "
+              f"- | {r['elapsed_s']:.3f} |")
+
+
+def snn_place_reports(exe, net, x, y, cap, allocators, seed, extra=()):
+    """(entry, JSON report) of `exe --json --seed SEED -t MESH [extra] -a ENTRY NET` for each
+    comma-separated entry of `allocators`, on a generated X x Y mesh of 8x4-tile chips of `cap` cores."""
     with tempfile.TemporaryDirectory() as tmp:
         topo = os.path.join(tmp, "mesh.json")
         with open(topo, "w") as f:
             json.dump({"format": "snn-topology/1", "name": f"mesh-{x}x{y}",
-                       "chips": {"x": x, "y": y}, "tiles": {"x": 8, "y": 4}, "cores_per_tile": a.cap // 32,
+                       "chips": {"x": x, "y": y}, "tiles": {"x": 8, "y": 4}, "cores_per_tile": cap // 32,
                        "core": {"compartments": 1 << 20, "in_axons": 1 << 20, "out_axons": 1 << 20,
                                 "synapse_bits": 1 << 40}}, f)
-        for entry in a.allocators.split(","):
-            args = entry.split()
-            cmd = [a.snn_place, "--json", "--seed", "1", "-t", topo, "-a", *args, a.net]
-            r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
-            print(f"| snn-place `{entry}` | {r['hop_spikes']:,.1f} | {r['interchip_spikes']:,.1f} | "
-                  f"- | {r['elapsed_s']:.3f} |")
+        for entry in allocators.split(","):
+            cmd = [exe, "--json", "--seed", str(seed), "-t", topo, *extra, "-a", *entry.split(), net]
+            yield entry, json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
 
 if __name__ == "__main__":
