@@ -594,8 +594,17 @@ fn two_way(
         // The minimum cut does not fit: moving the fewest, cheapest vertices across makes it fit, which
         // may still beat today's split (Mt-KaHyPar rebalances its unconstrained refinements the same way).
         let fit = match &nets {
-            None => rebalance(&net, n_edges, &weight, side, caps, s, t),
-            Some(nets) => nets.rebalance(&weight, side, caps, s, t),
+            None => {
+                let mut cost = GraphSplit { net: &net, n_edges };
+                rebalance(&mut cost, n, &weight, side, caps, s, t)
+            }
+            Some(nets) => {
+                let mut cost = NetSplit {
+                    nets,
+                    count: Vec::new(),
+                };
+                rebalance(&mut cost, n, &weight, side, caps, s, t)
+            }
         };
         if let Some(fit) = fit {
             if fit.0 < bar {
@@ -642,46 +651,96 @@ fn two_way(
 /// The most vertices [`rebalance`] moves to make a split fit; a split further off is left alone.
 const MAX_REBALANCE: u64 = 32;
 
-/// Makes the split `side` (true: the source side, with the source node `s`; the sink `t` on the other)
-/// fit the capacities `caps` (source side, sink side) by moving vertices off the heavy side one at a
-/// time, the one whose move costs least first (ties to the lower index), and returns the split's cut over
-/// the graph's edges (arcs below `n_edges`) with it; `None` when it is more than [`MAX_REBALANCE`] off.
-fn rebalance(
-    net: &Network,
+/// How [`rebalance`] prices splits: the cost of moving region vertex `v` to the other side, the move
+/// once made, and the cut of a whole split. `side` holds the region's vertices (`0..n`) and the
+/// terminals.
+trait SplitCost {
+    /// Called once, with the split the moves start from.
+    fn start(&mut self, _side: &[bool]) {}
+    fn move_cost(&self, side: &[bool], v: usize) -> i64;
+    /// `v` has moved off the source side (`from_source`) or onto it.
+    fn moved(&mut self, _v: usize, _from_source: bool) {}
+    fn cut(&self, side: &[bool]) -> i64;
+}
+
+/// Unicast: the graph's edges are the network's arcs below `n_edges`.
+struct GraphSplit<'a> {
+    net: &'a Network,
     n_edges: usize,
+}
+
+impl GraphSplit<'_> {
+    /// The arcs of node `v` that are graph edges: (other end, capacity).
+    fn edges(&self, v: usize) -> impl Iterator<Item = (usize, i64)> + '_ {
+        self.net.out[v]
+            .iter()
+            .filter(|&&arc| (arc as usize) < self.n_edges)
+            .map(|&arc| {
+                (
+                    self.net.to[arc as usize] as usize,
+                    self.net.cap[arc as usize],
+                )
+            })
+    }
+}
+
+impl SplitCost for GraphSplit<'_> {
+    fn move_cost(&self, side: &[bool], v: usize) -> i64 {
+        let (mut to_source, mut to_sink) = (0, 0);
+        for (u, c) in self.edges(v) {
+            if side[u] {
+                to_source += c;
+            } else {
+                to_sink += c;
+            }
+        }
+        if side[v] {
+            to_source - to_sink
+        } else {
+            to_sink - to_source
+        }
+    }
+
+    fn cut(&self, side: &[bool]) -> i64 {
+        (0..side.len())
+            .filter(|&v| side[v])
+            .flat_map(|v| self.edges(v))
+            .filter(|&(u, _)| !side[u])
+            .map(|(_, c)| c)
+            .sum()
+    }
+}
+
+/// Makes the split `side` (true: the source side, with the source node `s`; the sink `t` on the other)
+/// fit the capacities `caps` (source side, sink side) by moving region vertices (`0..n`) off the heavy
+/// side one at a time, the one whose move costs least first (ties to the lower index), and returns the
+/// split's cut with it; `None` when it is more than [`MAX_REBALANCE`] off.
+#[allow(clippy::too_many_arguments)]
+fn rebalance(
+    cost: &mut dyn SplitCost,
+    n: usize,
     weight: &[u64],
     mut side: Vec<bool>,
     caps: (u64, u64),
     s: usize,
     t: usize,
 ) -> Option<(i64, Vec<bool>)> {
-    let n = side.len() - 2;
     side[s] = true;
     side[t] = false;
-    let mut w_source: u64 = (0..n + 2).filter(|&v| side[v]).map(|v| weight[v]).sum();
-    let total: u64 = weight.iter().sum();
+    let vertices = (0..n).chain([s, t]);
+    let mut w_source: u64 = vertices
+        .clone()
+        .filter(|&v| side[v])
+        .map(|v| weight[v])
+        .sum();
+    let total: u64 = vertices.map(|v| weight[v]).sum();
     let over = w_source
         .saturating_sub(caps.0)
         .max((total - w_source).saturating_sub(caps.1));
     if over > MAX_REBALANCE {
         return None;
     }
-    // The weight from v to each side, over the graph's edges.
-    let pull = |side: &[bool], v: usize| -> (i64, i64) {
-        let (mut to_source, mut to_sink) = (0, 0);
-        for &arc in &net.out[v] {
-            if (arc as usize) < n_edges {
-                let u = net.to[arc as usize] as usize;
-                let c = net.cap[arc as usize];
-                if side[u] {
-                    to_source += c;
-                } else {
-                    to_sink += c;
-                }
-            }
-        }
-        (to_source, to_sink)
-    };
+    cost.start(&side);
     let fits = |w: u64| w <= caps.0 && total - w <= caps.1;
     // A move takes one vertex off the heavy side; one heavier than a block can overshoot onto the
     // other side and the moves could go back and forth: at most n of them.
@@ -691,43 +750,22 @@ fn rebalance(
         }
         let from_source = w_source > caps.0;
         let mut pick: Option<(i64, usize)> = None;
-        for v in 0..n {
-            if side[v] != from_source {
-                continue;
-            }
-            let (to_source, to_sink) = pull(&side, v);
-            let cost = if from_source {
-                to_source - to_sink
-            } else {
-                to_sink - to_source
-            };
-            if pick.is_none_or(|(c, _)| cost < c) {
-                pick = Some((cost, v));
+        for v in (0..n).filter(|&v| side[v] == from_source) {
+            let c = cost.move_cost(&side, v);
+            if pick.is_none_or(|(b, _)| c < b) {
+                pick = Some((c, v));
             }
         }
         let (_, v) = pick?;
         side[v] = !from_source;
+        cost.moved(v, from_source);
         if from_source {
             w_source -= weight[v];
         } else {
             w_source += weight[v];
         }
     }
-    if !fits(w_source) {
-        return None;
-    }
-    let mut cut = 0;
-    for v in 0..n + 2 {
-        if !side[v] {
-            continue;
-        }
-        for &arc in &net.out[v] {
-            if (arc as usize) < n_edges && !side[net.to[arc as usize] as usize] {
-                cut += net.cap[arc as usize];
-            }
-        }
-    }
-    Some((cut, side))
+    fits(w_source).then(|| (cost.cut(&side), side))
 }
 
 /// The nets of a multicast re-split (`HyperGraph::pair_nets`), in the network as Lawler's expansion,
@@ -786,76 +824,54 @@ impl SplitNets {
             .map(|(w, _)| w)
             .sum()
     }
+}
 
-    /// As [`rebalance`], pricing each move by the nets it splits or joins.
-    fn rebalance(
-        &self,
-        weight: &[u64],
-        mut side: Vec<bool>,
-        caps: (u64, u64),
-        s: usize,
-        t: usize,
-    ) -> Option<(i64, Vec<bool>)> {
-        let n = self.of.len();
-        side[s] = true;
-        side[t] = false;
-        let vertices = (0..n).chain([s, t]);
-        let mut w_source: u64 = vertices
-            .clone()
-            .filter(|&v| side[v])
-            .map(|v| weight[v])
-            .sum();
-        let total: u64 = vertices.map(|v| weight[v]).sum();
-        let over = w_source
-            .saturating_sub(caps.0)
-            .max((total - w_source).saturating_sub(caps.1));
-        if over > MAX_REBALANCE {
-            return None;
-        }
-        // Nodes of each net on the source side.
-        let mut count: Vec<usize> = self
+/// Multicast: each move priced by the nets it splits or joins, from the count of each net's nodes on
+/// the source side.
+struct NetSplit<'a> {
+    nets: &'a SplitNets,
+    count: Vec<usize>,
+}
+
+impl NetSplit<'_> {
+    fn split(&self, j: usize, c: usize) -> bool {
+        c > 0 && c < self.nets.nets[j].1.len()
+    }
+}
+
+impl SplitCost for NetSplit<'_> {
+    fn start(&mut self, side: &[bool]) {
+        self.count = self
+            .nets
             .nets
             .iter()
             .map(|(_, nodes)| nodes.iter().filter(|&&x| side[x as usize]).count())
             .collect();
-        let split = |j: usize, c: usize| c > 0 && c < self.nets[j].1.len();
-        let fits = |w: u64| w <= caps.0 && total - w <= caps.1;
-        // At most n moves, as in [`rebalance`].
-        for _ in 0..n {
-            if fits(w_source) {
-                break;
-            }
-            let from_source = w_source > caps.0;
-            let mut pick: Option<(i64, usize)> = None;
-            for v in (0..n).filter(|&v| side[v] == from_source) {
-                let cost: i64 = self.of[v]
-                    .iter()
-                    .map(|&j| {
-                        let (j, c) = (j as usize, count[j as usize]);
-                        let after = if from_source { c - 1 } else { c + 1 };
-                        self.nets[j].0 * (split(j, after) as i64 - split(j, c) as i64)
-                    })
-                    .sum();
-                if pick.is_none_or(|(c, _)| cost < c) {
-                    pick = Some((cost, v));
-                }
-            }
-            let (_, v) = pick?;
-            side[v] = !from_source;
-            for &j in &self.of[v] {
-                if from_source {
-                    count[j as usize] -= 1;
-                } else {
-                    count[j as usize] += 1;
-                }
-            }
+    }
+
+    fn move_cost(&self, side: &[bool], v: usize) -> i64 {
+        self.nets.of[v]
+            .iter()
+            .map(|&j| {
+                let (j, c) = (j as usize, self.count[j as usize]);
+                let after = if side[v] { c - 1 } else { c + 1 };
+                self.nets.nets[j].0 * (self.split(j, after) as i64 - self.split(j, c) as i64)
+            })
+            .sum()
+    }
+
+    fn moved(&mut self, v: usize, from_source: bool) {
+        for &j in &self.nets.of[v] {
             if from_source {
-                w_source -= weight[v];
+                self.count[j as usize] -= 1;
             } else {
-                w_source += weight[v];
+                self.count[j as usize] += 1;
             }
         }
-        fits(w_source).then(|| (self.cost(&side), side))
+    }
+
+    fn cut(&self, side: &[bool]) -> i64 {
+        self.nets.cost(side)
     }
 }
 
