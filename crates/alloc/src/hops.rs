@@ -16,10 +16,11 @@ use crate::partition::BlockGraph;
 /// Passes over all vertices at most.
 const PASSES: usize = 8;
 
-/// Members of a full chip an annealing swap draws at most to find one that fits: at the coarse levels
+/// Members of a full chip an annealing swap draws at most to find one that fits (here and in
+/// [`crate::hyper::anneal`]): at the coarse levels
 /// of a full board only clusters of equal weight can swap. Measured on `gen layered --blocks 3910` on a
 /// 4 x 8 mesh: one draw 19,192 hop-spikes, eight 18,850.
-const SWAP_DRAWS: usize = 8;
+pub(crate) const SWAP_DRAWS: usize = 8;
 
 /// The mean degree of a coarse level up to which annealing makes its full count of proposals (see
 /// `vcycles`): about that of `gen layered`'s coarse levels, where the count was tuned.
@@ -508,7 +509,7 @@ pub fn anneal(
     seed: u64,
     expired: &dyn Fn() -> bool,
 ) -> (i64, i64) {
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
     let n = g.n();
     let k = cap.len();
     let before = metric.cost(g, chip);
@@ -516,87 +517,141 @@ pub fn anneal(
         return (before, before);
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut size = g.part_sizes(chip, k as u32);
-    let (mut members, mut pos) = members_of(chip, k);
-    // A proposal: (delta in hops, vertex, target chip, swap partner).
-    let propose =
-        |chip: &[u32], size: &[u32], members: &[Vec<u32>], rng: &mut rand_chacha::ChaCha8Rng| {
-            let v = rng.random_range(0..n);
-            let from = chip[v];
-            let deg = g.xadj[v + 1] - g.xadj[v];
-            let to = if deg > 0 && (metric == Metric::Cut || rng.random_bool(0.5)) {
-                chip[g.adj[g.xadj[v] + rng.random_range(0..deg)] as usize]
-            } else {
-                metric.step(from, rng.random_range(0..4), k as u32)?
-            };
-            if to == from || to as usize >= k || cap[to as usize] == 0 {
-                return None;
-            }
-            let w = g.vwgt[v];
-            if size[to as usize] + w <= cap[to as usize] {
-                return Some((-hop_gain(g, chip, metric, v, to, None), v, to, None));
-            }
-            // A random member of `to` whose swap fits both chips: a few draws, as at the coarse levels
-            // of a full board only clusters of equal weight can swap.
-            let list = &members[to as usize];
-            let fits = |u: usize| {
-                let wu = g.vwgt[u];
-                size[to as usize] + w - wu <= cap[to as usize]
-                    && size[from as usize] + wu - w <= cap[from as usize]
-            };
-            let u = (0..SWAP_DRAWS)
-                .map(|_| list[rng.random_range(0..list.len())] as usize)
-                .find(|&u| fits(u))?;
-            let gain = hop_gain(g, chip, metric, v, to, None)
-                + hop_gain(g, chip, metric, u, from, Some((v, to)));
-            Some((-gain, v, to, Some(u)))
-        };
+    let (members, pos) = members_of(chip, k);
+    let mut state = HopMoves {
+        g,
+        cap,
+        metric,
+        size: g.part_sizes(chip, k as u32),
+        members,
+        pos,
+    };
     // The starting temperature: a fifth of the mean uphill delta of a sample of proposals.
+    let best = schedule(&mut state, chip, before, 0.2, moves, &mut rng, expired);
+    debug_assert_eq!(best, metric.cost(g, chip));
+    (before, best)
+}
+
+/// A proposal of an annealing move set: (rise in cost, vertex, target part, swap partner moving the
+/// other way).
+pub(crate) type Proposal = (i64, usize, u32, Option<usize>);
+
+/// What [`schedule`] anneals: random proposals with their exact rise in cost, and moving a vertex.
+pub(crate) trait MoveSet {
+    fn propose(&mut self, part: &mut [u32], rng: &mut rand_chacha::ChaCha8Rng) -> Option<Proposal>;
+    /// Moves `v` to part `to`, keeping sizes and member lists.
+    fn relocate(&mut self, part: &mut [u32], v: usize, to: u32);
+}
+
+/// The annealing schedule shared by [`anneal`] and [`crate::hyper::anneal`]: T starts at `t0_share` of
+/// the mean uphill delta of 1,000 sampled proposals and falls geometrically over 100 steps to 1e-4 of
+/// that, `moves` proposals in all; uphill ones pass with probability exp(-delta / T); the best state met
+/// at the end of a step is kept (`part` is left there). Returns its cost, from `before`, the cost of
+/// `part` on entry.
+pub(crate) fn schedule(
+    set: &mut dyn MoveSet,
+    part: &mut [u32],
+    before: i64,
+    t0_share: f64,
+    moves: usize,
+    rng: &mut rand_chacha::ChaCha8Rng,
+    expired: &dyn Fn() -> bool,
+) -> i64 {
+    use rand::Rng;
     let (mut up, mut n_up) = (0.0f64, 0usize);
     for _ in 0..1000 {
-        if let Some((delta, ..)) = propose(chip, &size, &members, &mut rng) {
-            if delta > 0 {
-                up += delta as f64;
-                n_up += 1;
-            }
+        if let Some((delta, ..)) = set.propose(part, rng).filter(|p| p.0 > 0) {
+            up += delta as f64;
+            n_up += 1;
         }
     }
     if n_up == 0 {
-        return (before, before);
+        return before;
     }
     let steps = 100;
-    let t0 = 0.2 * up / n_up as f64;
+    let mut t = t0_share * up / n_up as f64;
     let alpha = (1e-4f64).powf(1.0 / steps as f64);
     let mut cost = before;
-    let (mut best, mut best_chip) = (before, chip.to_vec());
-    let mut t = t0;
+    let (mut best, mut best_part) = (before, part.to_vec());
     for _ in 0..steps {
         if expired() {
             break;
         }
         for _ in 0..moves / steps {
-            let Some((delta, v, to, partner)) = propose(chip, &size, &members, &mut rng) else {
+            let Some((delta, v, to, partner)) = set.propose(part, rng) else {
                 continue;
             };
             if delta > 0 && rng.random::<f64>() >= (-(delta as f64) / t).exp() {
                 continue;
             }
-            let from = chip[v];
-            move_vertex(g, chip, &mut size, &mut members, &mut pos, v, to);
+            let from = part[v];
+            set.relocate(part, v, to);
             if let Some(u) = partner {
-                move_vertex(g, chip, &mut size, &mut members, &mut pos, u, from);
+                set.relocate(part, u, from);
             }
             cost += delta;
         }
         if cost < best {
             best = cost;
-            best_chip.copy_from_slice(chip);
+            best_part.copy_from_slice(part);
         }
         t *= alpha;
     }
-    chip.copy_from_slice(&best_chip);
-    debug_assert_eq!(best, metric.cost(g, chip));
-    (before, best)
+    part.copy_from_slice(&best_part);
+    best
+}
+
+/// [`anneal`]'s moves: a vertex to a chip one of its neighbours sits on, or (on a mesh) a chip next to
+/// its own; into a full chip as a swap with a member that fits both.
+struct HopMoves<'a> {
+    g: &'a BlockGraph,
+    cap: &'a [u32],
+    metric: Metric,
+    size: Vec<u32>,
+    members: Vec<Vec<u32>>,
+    pos: Vec<u32>,
+}
+
+impl MoveSet for HopMoves<'_> {
+    fn propose(&mut self, chip: &mut [u32], rng: &mut rand_chacha::ChaCha8Rng) -> Option<Proposal> {
+        use rand::Rng;
+        let (g, cap, metric, size) = (self.g, self.cap, self.metric, &self.size);
+        let k = cap.len();
+        let v = rng.random_range(0..g.n());
+        let from = chip[v];
+        let deg = g.xadj[v + 1] - g.xadj[v];
+        let to = if deg > 0 && (metric == Metric::Cut || rng.random_bool(0.5)) {
+            chip[g.adj[g.xadj[v] + rng.random_range(0..deg)] as usize]
+        } else {
+            metric.step(from, rng.random_range(0..4), k as u32)?
+        };
+        if to == from || to as usize >= k || cap[to as usize] == 0 {
+            return None;
+        }
+        let w = g.vwgt[v];
+        if size[to as usize] + w <= cap[to as usize] {
+            return Some((-hop_gain(g, chip, metric, v, to, None), v, to, None));
+        }
+        // A random member of `to` whose swap fits both chips: a few draws, as at the coarse levels
+        // of a full board only clusters of equal weight can swap.
+        let list = &self.members[to as usize];
+        let fits = |u: usize| {
+            let wu = g.vwgt[u];
+            size[to as usize] + w - wu <= cap[to as usize]
+                && size[from as usize] + wu - w <= cap[from as usize]
+        };
+        let u = (0..SWAP_DRAWS)
+            .map(|_| list[rng.random_range(0..list.len())] as usize)
+            .find(|&u| fits(u))?;
+        let gain = hop_gain(g, chip, metric, v, to, None)
+            + hop_gain(g, chip, metric, u, from, Some((v, to)));
+        Some((-gain, v, to, Some(u)))
+    }
+
+    fn relocate(&mut self, chip: &mut [u32], v: usize, to: u32) {
+        let (size, members, pos) = (&mut self.size, &mut self.members, &mut self.pos);
+        move_vertex(self.g, chip, size, members, pos, v, to);
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use snn_placement::Nets;
 
+use crate::hops::{schedule, MoveSet, Proposal, SWAP_DRAWS};
 use crate::partition::BlockGraph;
 
 /// [`Nets`] over a [`BlockGraph`]'s vertices, with the graph's integer weight scale (each pin weighs at
@@ -540,71 +541,79 @@ pub fn refine(
     stats
 }
 
-/// Draws from a full part an [`anneal`] proposal makes for a swap partner that fits.
-const SWAP_DRAWS: usize = 8;
-
 /// [`anneal`]'s starting temperature as a share of the mean uphill delta of a sample of proposals.
 /// Measured on the 25^3 grid (123 chips; `portfolio`'s V-cycles allowed there for the measurement),
 /// six V-cycles: 0.003 gave 12,582 multicast spikes, 0.01 12,549, 0.03 12,540, 0.1 12,591 (the start:
 /// 12,656).
 const ANNEAL_T0: f64 = 0.03;
 
-/// A proposal of [`anneal`]: (rise in the cut, vertex, target part, swap partner).
-type Proposal = (i64, usize, u32, Option<usize>);
-
-/// One proposal: a random vertex, to the part of a random graph neighbour or co-pin (a block that hears
+/// [`anneal`]'s moves: a vertex to the part of a random graph neighbour or co-pin (a block that hears
 /// the same source); into a full part as a swap with one of its members that fits both parts.
-#[allow(clippy::too_many_arguments)]
-fn propose(
-    g: &BlockGraph,
-    h: &HyperGraph,
-    part: &mut [u32],
-    cap: &[u32],
-    size: &[u32],
-    members: &Members,
-    eval: &mut Eval,
-    co: &mut Vec<usize>,
-    rng: &mut ChaCha8Rng,
-) -> Option<Proposal> {
-    use rand::Rng;
-    let v = rng.random_range(0..g.n());
-    let from = part[v];
-    let deg = g.xadj[v + 1] - g.xadj[v];
-    let to = if deg > 0 && rng.random_bool(0.5) {
-        part[g.adj[g.xadj[v] + rng.random_range(0..deg)] as usize]
-    } else {
-        co.clear();
-        h.co_pins(v, co);
-        if co.is_empty() {
+struct CutMoves<'a> {
+    g: &'a BlockGraph,
+    h: &'a HyperGraph,
+    cap: &'a [u32],
+    size: Vec<u32>,
+    members: Members,
+    eval: Eval,
+    co: Vec<usize>,
+}
+
+impl MoveSet for CutMoves<'_> {
+    fn propose(&mut self, part: &mut [u32], rng: &mut ChaCha8Rng) -> Option<Proposal> {
+        use rand::Rng;
+        let (g, h, cap, size) = (self.g, self.h, self.cap, &self.size);
+        let v = rng.random_range(0..g.n());
+        let from = part[v];
+        let deg = g.xadj[v + 1] - g.xadj[v];
+        let to = if deg > 0 && rng.random_bool(0.5) {
+            part[g.adj[g.xadj[v] + rng.random_range(0..deg)] as usize]
+        } else {
+            self.co.clear();
+            h.co_pins(v, &mut self.co);
+            if self.co.is_empty() {
+                return None;
+            }
+            part[self.co[rng.random_range(0..self.co.len())]]
+        };
+        if to == from || cap[to as usize] == 0 {
             return None;
         }
-        part[co[rng.random_range(0..co.len())]]
-    };
-    if to == from || cap[to as usize] == 0 {
-        return None;
+        let w = g.vwgt[v];
+        if size[to as usize] + w <= cap[to as usize] {
+            return Some((-self.eval.gain(h, part, &[(v, to)]), v, to, None));
+        }
+        let list = self.members.of(to);
+        let fits = |u: usize| {
+            let wu = g.vwgt[u];
+            size[to as usize] + w - wu <= cap[to as usize]
+                && size[from as usize] + wu - w <= cap[from as usize]
+        };
+        let u = (0..SWAP_DRAWS)
+            .map(|_| list[rng.random_range(0..list.len())])
+            .find(|&u| fits(u))?;
+        Some((
+            -self.eval.gain(h, part, &[(v, to), (u, from)]),
+            v,
+            to,
+            Some(u),
+        ))
     }
-    let w = g.vwgt[v];
-    if size[to as usize] + w <= cap[to as usize] {
-        return Some((-eval.gain(h, part, &[(v, to)]), v, to, None));
+
+    fn relocate(&mut self, part: &mut [u32], v: usize, to: u32) {
+        let from = part[v];
+        self.members.relocate(v, from, to);
+        part[v] = to;
+        self.size[from as usize] -= self.g.vwgt[v];
+        self.size[to as usize] += self.g.vwgt[v];
     }
-    let list = members.of(to);
-    let fits = |u: usize| {
-        let wu = g.vwgt[u];
-        size[to as usize] + w - wu <= cap[to as usize]
-            && size[from as usize] + wu - w <= cap[from as usize]
-    };
-    let u = (0..SWAP_DRAWS)
-        .map(|_| list[rng.random_range(0..list.len())])
-        .find(|&u| fits(u))?;
-    Some((-eval.gain(h, part, &[(v, to), (u, from)]), v, to, Some(u)))
 }
 
 /// Simulated annealing of the multicast cut of `part` (at most `cap[p]` weight in part `p`), `moves`
-/// proposals in all, as [`crate::hops::anneal`] does for a graph: uphill proposals pass with
-/// probability exp(-delta / T), T starts at `ANNEAL_T0` of the mean uphill delta and falls
-/// geometrically to nearly zero, and the best state met at the end of a temperature step is kept, so the
-/// cut never rises. Gains are exact (`Eval::gain`). Deterministic for a seed. Returns the cut before and
-/// after. Meant for the coarse levels of V-cycles (see `portfolio`), where a proposal moves a cluster.
+/// proposals in all, on the schedule of [`crate::hops::anneal`] ([`schedule`]) from `ANNEAL_T0` of the
+/// mean uphill delta; the best state is kept, so the cut never rises. Gains are exact (`Eval::gain`).
+/// Deterministic for a seed. Returns the cut before and after. Meant for the coarse levels of V-cycles
+/// (see `portfolio`), where a proposal moves a cluster.
 pub fn anneal(
     g: &BlockGraph,
     h: &HyperGraph,
@@ -614,7 +623,6 @@ pub fn anneal(
     seed: u64,
     expired: &dyn Fn() -> bool,
 ) -> (i64, i64) {
-    use rand::Rng;
     let n = g.n();
     let k = cap.len();
     let before = h.cut(part, k);
@@ -622,62 +630,16 @@ pub fn anneal(
         return (before, before);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut size = g.part_sizes(part, k as u32);
-    let mut members = Members::new(part, k);
-    let mut eval = Eval::new(h, k);
-    let mut co = Vec::new();
-    let (mut up, mut n_up) = (0.0f64, 0usize);
-    for _ in 0..1000 {
-        let proposal = propose(
-            g, h, part, cap, &size, &members, &mut eval, &mut co, &mut rng,
-        );
-        if let Some((delta, ..)) = proposal.filter(|p| p.0 > 0) {
-            up += delta as f64;
-            n_up += 1;
-        }
-    }
-    if n_up == 0 {
-        return (before, before);
-    }
-    let steps = 100;
-    let mut t = ANNEAL_T0 * up / n_up as f64;
-    let alpha = (1e-4f64).powf(1.0 / steps as f64);
-    let mut cost = before;
-    let (mut best, mut best_part) = (before, part.to_vec());
-    for _ in 0..steps {
-        if expired() {
-            break;
-        }
-        for _ in 0..moves / steps {
-            let proposal = propose(
-                g, h, part, cap, &size, &members, &mut eval, &mut co, &mut rng,
-            );
-            let Some((delta, v, to, partner)) = proposal else {
-                continue;
-            };
-            if delta > 0 && rng.random::<f64>() >= (-(delta as f64) / t).exp() {
-                continue;
-            }
-            let from = part[v];
-            let mut relocate = |v: usize, from: u32, to: u32| {
-                members.relocate(v, from, to);
-                part[v] = to;
-                size[from as usize] -= g.vwgt[v];
-                size[to as usize] += g.vwgt[v];
-            };
-            relocate(v, from, to);
-            if let Some(u) = partner {
-                relocate(u, to, from);
-            }
-            cost += delta;
-        }
-        if cost < best {
-            best = cost;
-            best_part.copy_from_slice(part);
-        }
-        t *= alpha;
-    }
-    part.copy_from_slice(&best_part);
+    let mut set = CutMoves {
+        g,
+        h,
+        cap,
+        size: g.part_sizes(part, k as u32),
+        members: Members::new(part, k),
+        eval: Eval::new(h, k),
+        co: Vec::new(),
+    };
+    let best = schedule(&mut set, part, before, ANNEAL_T0, moves, &mut rng, expired);
     debug_assert_eq!(best, h.cut(part, k));
     (before, best)
 }
