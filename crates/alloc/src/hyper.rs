@@ -312,6 +312,8 @@ struct Eval {
     stamp: Vec<u32>,
     round: u32,
     nets: Vec<u32>,
+    /// The parts of the moved vertices while `gain` evaluates a move (kept to reuse its allocation).
+    old: Vec<u32>,
 }
 
 impl Eval {
@@ -322,18 +324,19 @@ impl Eval {
             stamp: vec![0; h.src.len()],
             round: 0,
             nets: Vec::new(),
+            old: Vec::new(),
         }
     }
 
     /// Collects the nets incident to the vertices `vs`, each once.
-    fn collect(&mut self, h: &HyperGraph, vs: &[usize]) {
+    fn collect(&mut self, h: &HyperGraph, vs: impl Iterator<Item = usize>) {
         self.round = self.round.wrapping_add(1);
         if self.round == 0 {
             self.stamp.iter_mut().for_each(|s| *s = u32::MAX);
             self.round = 1;
         }
         self.nets.clear();
-        for &v in vs {
+        for v in vs {
             for &n in h.incident(v) {
                 if self.stamp[n as usize] != self.round {
                     self.stamp[n as usize] = self.round;
@@ -355,15 +358,15 @@ impl Eval {
     /// How much the cut drops when each `(v, to)` of `moves` is made (negative: it rises). `part` is
     /// left as it was.
     fn gain(&mut self, h: &HyperGraph, part: &mut [u32], moves: &[(usize, u32)]) -> i64 {
-        let vs: Vec<usize> = moves.iter().map(|m| m.0).collect();
-        self.collect(h, &vs);
+        self.collect(h, moves.iter().map(|m| m.0));
         let before = self.cost(h, part);
-        let old: Vec<u32> = moves.iter().map(|&(v, _)| part[v]).collect();
+        self.old.clear();
+        self.old.extend(moves.iter().map(|&(v, _)| part[v]));
         for &(v, to) in moves {
             part[v] = to;
         }
         let after = self.cost(h, part);
-        for (&(v, _), &p) in moves.iter().zip(&old) {
+        for (&(v, _), &p) in moves.iter().zip(&self.old) {
             part[v] = p;
         }
         before - after

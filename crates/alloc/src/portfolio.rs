@@ -192,19 +192,21 @@ impl Portfolio {
             }
         }
         if let Some(h) = h {
-            self.refine_multicast(g, h, part, caps, seed, expired);
+            let full = full_multicast(g, part, caps.len());
+            self.refine_multicast(g, h, part, caps, seed, full, expired);
         }
     }
 
     /// Under multicast, the multicast cut itself: the hypergraph local search, then flows on the
     /// hypergraph ([`flow::refine_multicast`], the first region) and the local search again, while the
-    /// flows gain (as many times as `refine` has turns under the full schedule of [`full_multicast`],
-    /// else once up to [`LARGE`] blocks, on the heaviest pairs of chips), then, under the full
-    /// schedule, V-cycles with annealing at the coarse levels. Never raises the multicast cut. One
+    /// flows gain (as many times as `refine` has turns under the full schedule, `full`, see
+    /// [`full_multicast`]; else once up to [`LARGE`] blocks, on the heaviest pairs of chips), then,
+    /// under the full schedule, V-cycles with annealing at the coarse levels. Never raises the multicast cut. One
     /// region: measured on `gen random --blocks 3900` (31 chips), 0.5 took the multicast cut from 7,490
     /// to 7,369 spikes in 1.8 s, 0.5 then 0.9 to 7,338 in 11.9 s. The limits: on `gen random --blocks
     /// 16000` (125 chips) the full schedule took 248 s against 27 s before it (35,195 multicast spikes;
     /// 34,707 after), the limited one 33 s (35,055).
+    #[allow(clippy::too_many_arguments)]
     fn refine_multicast(
         &self,
         g: &BlockGraph,
@@ -212,9 +214,9 @@ impl Portfolio {
         part: &mut [u32],
         caps: &[u32],
         seed: u64,
+        full: bool,
         expired: &(dyn Fn() -> bool + Sync),
     ) {
-        let full = full_multicast(g, part, caps.len());
         // Flow rounds: none above `LARGE` blocks (on `gen layered --blocks 97983`, 766 chips, one round
         // on the heaviest pairs took 19.6 s to 44.8 s for 0.6% less multicast traffic).
         let turns = match g.n() {
@@ -576,7 +578,7 @@ impl Allocator for Portfolio {
                             .as_ref()
                             .filter(|_| full_multicast(&g, start, caps.len()))?;
                         let mut part = start.to_vec();
-                        self.refine_multicast(&g, h, &mut part, &caps, seed, &expired);
+                        self.refine_multicast(&g, h, &mut part, &caps, seed, true, &expired);
                         fill(&mut part);
                         Some(part)
                     },
