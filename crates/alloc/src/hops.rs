@@ -108,6 +108,14 @@ pub fn refine(g: &BlockGraph, chip: &mut [u32], cap: &[u32], width: u32) -> HopS
     let hops_before = hop_cost(g, chip, width);
     let cut_before = g.cut(chip);
     let (mut hops, mut cut) = (hops_before, cut_before);
+    // Each chip's mesh coordinates, once: the divisions dominated the pricing on large nets.
+    let xy: Vec<(i64, i64)> = (0..cap.len() as u32 + width)
+        .map(|c| (i64::from(c % width), i64::from(c / width)))
+        .collect();
+    let hops_between = |a: u32, b: u32| {
+        let ((ax, ay), (bx, by)) = (xy[a as usize], xy[b as usize]);
+        (ax - bx).abs() + (ay - by).abs()
+    };
     // The change in (hops, cut) if v moved to chip `to`, with `skip` (a swap partner) left out.
     let delta = |chip: &[u32], v: usize, to: u32, skip: usize| -> (i64, i64) {
         let from = chip[v];
@@ -116,15 +124,21 @@ pub fn refine(g: &BlockGraph, chip: &mut [u32], cap: &[u32], width: u32) -> HopS
             if u == skip {
                 continue;
             }
-            dh += w * (dist(width, to, chip[u]) - dist(width, from, chip[u]));
+            dh += w * (hops_between(to, chip[u]) - hops_between(from, chip[u]));
             dc += w * (i64::from(chip[u] != to) - i64::from(chip[u] != from));
         }
         (dh, dc)
     };
+    let mut targets: Vec<u32> = Vec::new();
     for _ in 0..PASSES {
         let mut improved = false;
         for v in 0..n {
             let from = chip[v];
+            // A block whose partners all sit on its own chip has no move that lowers the hops (every
+            // edge would lengthen) and no swap partner: most blocks, on a large net.
+            if g.neighbors(v).all(|(u, _)| chip[u] == from) {
+                continue;
+            }
             // Candidate chips: those v's neighbours sit on, and the mesh neighbours of v's own chip
             // (a step towards far partners, which keeps the edges crossing but shortens them).
             let (fx, fy) = (from % width, from / width);
@@ -134,12 +148,13 @@ pub fn refine(g: &BlockGraph, chip: &mut [u32], cap: &[u32], width: u32) -> HopS
                 (fy > 0).then(|| from - width),
                 Some(from + width),
             ];
-            let mut targets: Vec<u32> = g
-                .neighbors(v)
-                .map(|(u, _)| chip[u])
-                .chain(mesh.into_iter().flatten())
-                .filter(|&c| c != from && (c as usize) < cap.len())
-                .collect();
+            targets.clear();
+            targets.extend(
+                g.neighbors(v)
+                    .map(|(u, _)| chip[u])
+                    .chain(mesh.into_iter().flatten())
+                    .filter(|&c| c != from && (c as usize) < cap.len()),
+            );
             targets.sort_unstable();
             targets.dedup();
             let mut best: Option<(i64, i64, u32, Option<usize>)> = None;
