@@ -4,7 +4,8 @@
 //! V-cycles), tried with several seeds, best cut kept, then mapped onto the chip mesh. Even tries use
 //! METIS's k-way scheme, odd ones its recursive bisection: on conv-like layered nets recursive bisection
 //! starts about 4% lower (measured on `gen layered --blocks 3910`: 14,785 against 15,416 inter-chip spikes
-//! before refinement), on others k-way does; trying both costs nothing at 2 or more tries.
+//! before refinement), on others k-way does; trying both costs nothing at 2 or more tries. Above
+//! [`ALL_RECURSIVE`] blocks every try is a recursive bisection.
 //!
 //! The bundled METIS 5.2.1 (the `metis` crate's vendored build) keeps its random-number state in a global:
 //! two calls at once would race on it. METIS calls therefore take a global lock; the repair and refinement
@@ -51,6 +52,16 @@ impl Default for Metis {
 /// METIS calls are serialised (see the module docs), and on `gen layered --blocks 1000000` 4 tries took
 /// 72 s, three times as long as reading and validating the 851 MB file (BENCHMARKS.md).
 pub const LARGE_NET: usize = 250_000;
+
+/// Above this many on-chip blocks every try is a recursive bisection: there it gave the best try on every
+/// net measured, and k-way is the slower call (both serialised). Measured (seed 1, k-way's best try
+/// against recursive bisection's, cut after FM and V-cycles, in METIS's integer weights): `gen layered
+/// --blocks 16000` 38.81e9 against 37.07e9, `gen random --blocks 16000` 38.66e9 against 38.59e9, `gen
+/// layered --blocks 97983` (766 chips) 38.76e9 against 37.42e9, its METIS calls 0.85 s (k-way) against
+/// 0.4 s; with only recursive bisection above it, `metis` on that net gives the same partition 1.1 s sooner
+/// and `portfolio` 1-2 s sooner, and on `gen layered --blocks 300000` (2 tries) the same in 8.6 s
+/// against 10.1 s. Below it k-way sometimes wins (`gen random --blocks 3900`).
+pub const ALL_RECURSIVE: usize = 32_000;
 
 /// METIS's weights are 32-bit and it sums them: scale so that all of them together stay below 2^30.
 pub(crate) fn metis_weights(g: &BlockGraph) -> Vec<i32> {
@@ -168,7 +179,8 @@ impl Metis {
                 // Tries alternate k-way and recursive bisection, and every two tries the graph.
                 let m = (t / 2) % graphs.len();
                 let g = graphs[m];
-                let mut part = metis_kway(g, &adjwgt[m], k, ufactor, seed, t % 2 == 1)?;
+                let recursive = t % 2 == 1 || n > ALL_RECURSIVE;
+                let mut part = metis_kway(g, &adjwgt[m], k, ufactor, seed, recursive)?;
                 fm::repair(g, &mut part, &caps);
                 if let Some(cfg) = &self.refine {
                     fm::refine(g, &mut part, &caps, cfg, &expired);
