@@ -11,7 +11,6 @@
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::anyhow;
@@ -89,40 +88,52 @@ fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, Fail> + Send) -> P
     }
 }
 
-/// A Python progress callback called from Rust worker threads (with the GIL taken for the call). Its
-/// first exception is kept, stops further calls, and is raised when the call returns.
+/// A Python progress callback called from Rust worker threads (with the GIL taken for the call), one
+/// call at a time, with the count of work done so far: counted and called under one lock, so the counts
+/// reach the callback in increasing order and the last call has the total. Its first exception is
+/// kept, stops further calls, and is raised when the call returns.
 struct Progress {
     callback: Option<Py<PyAny>>,
-    error: Mutex<Option<PyErr>>,
+    state: Mutex<ProgressState>,
+}
+
+/// What [`Progress`]'s lock guards.
+#[derive(Default)]
+struct ProgressState {
+    done: u64,
+    error: Option<PyErr>,
 }
 
 impl Progress {
     fn new(callback: Option<Py<PyAny>>) -> Progress {
         Progress {
             callback,
-            error: Mutex::new(None),
+            state: Mutex::new(ProgressState::default()),
         }
     }
 
-    fn call(&self, f: impl FnOnce(Python<'_>, &Py<PyAny>) -> PyResult<Py<PyAny>>) {
+    /// Counts `n` more units of work done and calls `f` with the callback and the count so far.
+    fn advance(&self, n: u64, f: impl FnOnce(Python<'_>, &Py<PyAny>, u64) -> PyResult<Py<PyAny>>) {
         let Some(callback) = &self.callback else {
             return;
         };
-        let mut error = self.error.lock().unwrap_or_else(|e| e.into_inner());
-        if error.is_some() {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.error.is_some() {
             return;
         }
+        state.done += n;
+        let done = state.done;
         Python::attach(|py| {
-            if let Err(e) = f(py, callback) {
-                *error = Some(e);
+            if let Err(e) = f(py, callback, done) {
+                state.error = Some(e);
             }
         });
     }
 
     /// The result, or the callback's exception.
     fn finish<T>(self, result: PyResult<T>) -> PyResult<T> {
-        let error = self.error.into_inner().unwrap_or_else(|e| e.into_inner());
-        match error {
+        let state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
+        match state.error {
             Some(e) => Err(e),
             None => result,
         }
@@ -421,12 +432,8 @@ fn emulate_with(
     report: &mut snn_place::Report,
     progress: &Progress,
 ) -> Result<(), Fail> {
-    let done = AtomicU64::new(0);
     let total = opts.steps as u64;
-    let tick = |n: u64| {
-        let d = done.fetch_add(n, Ordering::Relaxed) + n;
-        progress.call(|py, cb| cb.call1(py, (d, total)));
-    };
+    let tick = |n: u64| progress.advance(n, |py, cb, done| cb.call1(py, (done, total)));
     let tick: Option<&(dyn Fn(u64) + Sync)> = match progress.callback {
         Some(_) => Some(&tick),
         None => None,
@@ -620,11 +627,8 @@ fn compare(
         let total = snn_place::compare_candidates(&opts)
             .map_err(|e| place_fail(e, net))?
             .len();
-        let done = AtomicUsize::new(0);
-        let tick = |name: &str| {
-            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-            progress.call(|py, cb| cb.call1(py, (name, d, total)));
-        };
+        let tick =
+            |name: &str| progress.advance(1, |py, cb, done| cb.call1(py, (name, done, total)));
         let tick: Option<&(dyn Fn(&str) + Sync)> = match progress.callback {
             Some(_) => Some(&tick),
             None => None,
