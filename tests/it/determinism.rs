@@ -132,6 +132,10 @@ fn every_allocator_refiner_emulator_and_compare_is_thread_count_independent() {
     // `--objective hops`: its two annealing seeds run in parallel.
     let hops = dir.path().join("p-hops");
     same_at_1_and_2_threads(&["--objective", "hops", "--seed", "2", net], Some(&hops));
+    // And its four on the nengo ensemble array, whose GreedyInterchip chips are a second start.
+    let ea_hops = dir.path().join("p-ea-hops");
+    let ea = "fixtures/nengo/ensemble-array-dense-32.net.json.gz";
+    same_at_1_and_2_threads(&["--objective", "hops", "--seed", "2", ea], Some(&ea_hops));
     // Packing and the multicast model: the local search and METIS's two graphs, in parallel tries.
     let packed = dir.path().join("p-pack");
     same_at_1_and_2_threads(

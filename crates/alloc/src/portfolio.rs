@@ -292,9 +292,15 @@ impl Portfolio {
     /// `--objective hops`: `start`, the chips of `interchip`'s placement without the cut's annealing
     /// (the partition with the least traffic, mapped onto the mesh, then moved where that costs no
     /// inter-chip traffic), is refined on the hop cost itself by V-cycles with annealing at the coarse
-    /// levels and FM ([`hops::vcycles`]), from two seeds in parallel, on the chips `start` uses. The
-    /// fewest spikes x hops (exact, in spikes) of the three is placed, so the hops are never above
-    /// those of `Portfolio { cut_anneal: 0, .. }` with the same seed. The cut's annealing is left out
+    /// levels and FM ([`hops::vcycles`]), from two seeds in parallel, on the chips `start` uses; and
+    /// `second`, when given (GreedyInterchip's chips, mapped, where they were close enough to METIS's
+    /// cut to be refined as a start), from two more seeds on its own chips. The fewest spikes x hops
+    /// (exact, in spikes) of the start and the runs is placed, so the hops are never above those of
+    /// `Portfolio { cut_anneal: 0, .. }` with the same seed. The second start: on the dense ensemble
+    /// array (17 x 1, seeds 1-5) 30,904 / 28,862 / 31,330 / 32,180 / 30,234 hop-spikes against 30,904
+    /// / 33,968 / 31,900 / 32,180 / 33,120 without it (mean 30,702 against 32,414; Mt-KaHyPar's mapping
+    /// 30,132), in 6.5-10.8 s against 4.1-5.6 s; nets where GreedyInterchip starts further behind than
+    /// [`GREEDY_START`] (the generated ones) do not run it. The cut's annealing is left out
     /// because the hop refinement starts better without it: measured from it, 20,880 / 33,452
     /// hop-spikes on `gen layered --blocks 3910` (4 x 8 mesh) and the dense ensemble array (17 x 1),
     /// against 18,850 / 30,904 from the partition before it.
@@ -308,6 +314,7 @@ impl Portfolio {
         ctx: &Ctx,
         g: &BlockGraph,
         start: Vec<u32>,
+        second: Option<Vec<u32>>,
         edges: &[(u32, u32, f64)],
         expired: &(dyn Fn() -> bool + Sync),
     ) -> Placement {
@@ -315,11 +322,14 @@ impl Portfolio {
         let width = topo.chips().x;
         let per_chip = topo.cores_per_chip();
         let seed = ctx.seed;
-        // The chips `interchip`'s placement uses stay the chips used.
-        let mut cap = vec![0; n_usable as usize];
-        for &c in &start {
-            cap[c as usize] = per_chip;
-        }
+        // Each run keeps to the chips its start uses.
+        let cap_of = |chip: &[u32]| {
+            let mut cap = vec![0; n_usable as usize];
+            for &c in chip {
+                cap[c as usize] = per_chip;
+            }
+            cap
+        };
         let hop_spikes = |chip: &[u32]| edge_cost(edges, chip, Metric::Mesh { width });
         // Effort by size (the annealing dominates): measured on `gen layered --blocks 3910` on a 4 x 8
         // mesh (2 threads), 1,000 proposals per vertex and 4 cycles gave 21,473 hop-spikes in 6.3 s,
@@ -329,10 +339,16 @@ impl Portfolio {
             0..=SMALL => (HOP_MOVES, 4),
             _ => ((HOP_MOVES * SMALL / n).max(100), 2),
         };
-        let refined: Vec<Vec<u32>> = (0..2u64)
+        // Two seeds from `start`, then two from `second` if given.
+        let runs: Vec<&Vec<u32>> = [&start, &start]
+            .into_iter()
+            .chain(second.iter().flat_map(|s| [s, s]))
+            .collect();
+        let refined: Vec<Vec<u32>> = (0..runs.len() as u64)
             .into_par_iter()
             .map(|i| {
-                let mut chip = start.clone();
+                let mut chip = runs[i as usize].clone();
+                let cap = cap_of(&chip);
                 let seed = seed ^ (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 hops::vcycles(
                     g,
@@ -543,7 +559,8 @@ impl Allocator for Portfolio {
         let greedy_cut = g.cut(&greedy) as f64;
         let metis_cut = g.cut(metis_best) as f64;
         let mut starts = vec![metis_best];
-        if greedy_cut <= GREEDY_START * metis_cut {
+        let greedy_refined = greedy_cut <= GREEDY_START * metis_cut;
+        if greedy_refined {
             starts.push(&greedy);
         }
         starts.extend(mtk.as_ref());
@@ -627,7 +644,11 @@ impl Allocator for Portfolio {
             chip = chips_of(&g, &placed);
         }
         if self.objective == Objective::Hops {
-            return Ok(self.least_hops(net, topo, ctx, &g, chip, &edges, &expired));
+            let second = greedy_refined.then(|| {
+                let placed = place_parts(net, topo, &ctx.rules, &g, &greedy, k, self.name(), seed);
+                chips_of(&g, &placed)
+            });
+            return Ok(self.least_hops(net, topo, ctx, &g, chip, second, &edges, &expired));
         }
         if !kept {
             return Ok(placed);
