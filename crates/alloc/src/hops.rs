@@ -109,7 +109,7 @@ pub fn refine(g: &BlockGraph, chip: &mut [u32], cap: &[u32], width: u32) -> HopS
     let cut_before = g.cut(chip);
     let (mut hops, mut cut) = (hops_before, cut_before);
     // Each chip's mesh coordinates, once: the divisions dominated the pricing on large nets.
-    let xy: Vec<(i64, i64)> = (0..cap.len() as u32 + width)
+    let xy: Vec<(i64, i64)> = (0..cap.len() as u32)
         .map(|c| (i64::from(c % width), i64::from(c / width)))
         .collect();
     let hops_between = |a: u32, b: u32| {
@@ -524,14 +524,12 @@ pub fn anneal(
     seed: u64,
     expired: &dyn Fn() -> bool,
 ) -> (i64, i64) {
-    use rand::SeedableRng;
     let n = g.n();
     let k = cap.len();
     let before = metric.cost(g, chip);
     if n < 2 || k < 2 || moves == 0 {
         return (before, before);
     }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let (members, pos) = members_of(chip, k);
     let mut state = HopMoves {
         g,
@@ -542,7 +540,7 @@ pub fn anneal(
         pos,
     };
     // The starting temperature: a fifth of the mean uphill delta of a sample of proposals.
-    let best = schedule(&mut state, chip, before, 0.2, moves, &mut rng, expired);
+    let best = schedule(&mut state, chip, before, 0.2, moves, seed, expired);
     debug_assert_eq!(best, metric.cost(g, chip));
     (before, best)
 }
@@ -561,18 +559,19 @@ pub(crate) trait MoveSet {
 /// The annealing schedule shared by [`anneal`] and [`crate::hyper::anneal`]: T starts at `t0_share` of
 /// the mean uphill delta of 1,000 sampled proposals and falls geometrically over 100 steps to 1e-4 of
 /// that, `moves` proposals in all; uphill ones pass with probability exp(-delta / T); the best state met
-/// at the end of a step is kept (`part` is left there). Returns its cost, from `before`, the cost of
-/// `part` on entry.
+/// at the end of a step is kept (`part` is left there). Its random stream is seeded by `seed`. Returns
+/// its cost, from `before`, the cost of `part` on entry.
 pub(crate) fn schedule(
     set: &mut dyn MoveSet,
     part: &mut [u32],
     before: i64,
     t0_share: f64,
     moves: usize,
-    rng: &mut rand_chacha::ChaCha8Rng,
+    seed: u64,
     expired: &dyn Fn() -> bool,
 ) -> i64 {
-    use rand::Rng;
+    use rand::{Rng, SeedableRng};
+    let rng = &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let (mut up, mut n_up) = (0.0f64, 0usize);
     for _ in 0..1000 {
         if let Some((delta, ..)) = set.propose(part, rng).filter(|p| p.0 > 0) {

@@ -632,7 +632,6 @@ pub fn anneal(
     if n < 2 || k < 2 || moves == 0 {
         return (before, before);
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut set = CutMoves {
         g,
         h,
@@ -642,7 +641,7 @@ pub fn anneal(
         eval: Eval::new(h, k),
         co: Vec::new(),
     };
-    let best = schedule(&mut set, part, before, ANNEAL_T0, moves, &mut rng, expired);
+    let best = schedule(&mut set, part, before, ANNEAL_T0, moves, seed, expired);
     debug_assert_eq!(best, h.cut(part, k));
     (before, best)
 }

@@ -435,7 +435,6 @@ const MAP_ANNEAL_WORK: usize = 100_000_000;
 /// swapping it with that chip's part if any: on a small board any chip, on a large one mostly a chip
 /// next to one of its quotient neighbours'. Never leaves `chip_of` costlier.
 fn anneal_map(board: &Board, q: &Quotient, chip_of: &mut [u32], seed: u64) {
-    use rand::SeedableRng;
     let active = (0..q.n()).filter(|&p| q.degree[p] > 0).count();
     if active < 2 || board.n_chips() < 2 {
         return;
@@ -450,7 +449,6 @@ fn anneal_map(board: &Board, q: &Quotient, chip_of: &mut [u32], seed: u64) {
     let walk = 1 + 2 * q.adj.len() / active;
     let moves =
         (MAP_ANNEAL_PER_PAIR * active * board.n_chips() as usize).min(MAP_ANNEAL_WORK / walk);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let before = hop_cost(board, q, chip_of);
     let after = hops::schedule(
         &mut set,
@@ -458,7 +456,7 @@ fn anneal_map(board: &Board, q: &Quotient, chip_of: &mut [u32], seed: u64) {
         before,
         MAP_ANNEAL_T0,
         moves,
-        &mut rng,
+        seed,
         &|| false,
     );
     debug_assert_eq!(after, hop_cost(board, q, chip_of));
