@@ -247,7 +247,8 @@ fn build_allocator(opts: &Options) -> Result<Box<dyn Allocator>, Error> {
     // What honours --objective: the ILP (allocator or refiner), and portfolio for `hops`.
     let honoured = opts.allocator == "ilp"
         || opts.refine.iter().any(|r| r == "ilp")
-        || (opts.allocator == "portfolio" && objective == alloc::Objective::Hops);
+        || (["portfolio", "mtkahypar"].contains(&opts.allocator.as_str())
+            && objective == alloc::Objective::Hops);
     if !honoured
         && !matches!(
             objective,
@@ -255,11 +256,21 @@ fn build_allocator(opts: &Options) -> Result<Box<dyn Allocator>, Error> {
         )
     {
         return Err(Error::Options(format!(
-            "--objective {} is not minimised by --allocator {}: use portfolio (hops) or ilp, or \
-             --refine ilp (hops, max-link)",
+            "--objective {} is not minimised by --allocator {}: use portfolio or mtkahypar (hops) \
+             or ilp, or --refine ilp (hops, max-link)",
             objective.name(),
             opts.allocator
         )));
+    }
+    if opts.allocator == "mtkahypar"
+        && objective == alloc::Objective::Hops
+        && opts.mtk_preset == alloc::MtkPreset::LargeK
+    {
+        return Err(Error::Options(
+            "--objective hops is not minimised by --mtk-preset large-k: Mt-KaHyPar maps onto the mesh \
+             with its other presets only"
+                .to_string(),
+        ));
     }
     if opts.spread && UNPACKABLE.contains(&opts.allocator.as_str()) {
         return Err(Error::Options(format!(

@@ -40,7 +40,8 @@ pub(crate) struct PlaceArgs {
     pub(crate) seed: u64,
     /// What the placement minimises: interchip (spikes between chips; the hops are then lowered only
     /// where that costs no inter-chip traffic), hops (spikes x chip hops: portfolio refines its
-    /// placement on the hops themselves, the inter-chip spikes may rise; the ILP's model grows with the
+    /// placement on the hops themselves, mtkahypar maps onto the chip mesh itself, the inter-chip
+    /// spikes may rise; the ILP's model grows with the
     /// chips squared: small nets and windows only) or max-link (the busiest chip-to-chip link: ilp and
     /// --refine ilp only), e.g. --objective hops.
     #[arg(long, value_name = "NAME", default_value = "interchip", value_parser = parse_objective)]

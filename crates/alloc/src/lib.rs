@@ -188,7 +188,8 @@ pub const ALLOCATORS: &[(&str, &str)] = &[
     (
         "mtkahypar",
         "Mt-KaHyPar (--mtk-preset, quality by default) over the fewest chips, capacity repaired, mapped \
-         onto the mesh; one thread; built with --features mtkahypar",
+         onto the mesh (--objective hops: its own mapping onto the mesh, Steiner-tree objective); one \
+         thread; built with --features mtkahypar",
     ),
 ];
 
@@ -226,7 +227,10 @@ pub fn by_name_configured(
     mtk: MtkPreset,
 ) -> Result<Box<dyn Allocator>, AllocError> {
     match name {
-        "mtkahypar" if mtkahypar::BUILT => Ok(Box::new(MtKaHyPar { preset: mtk })),
+        "mtkahypar" if mtkahypar::BUILT => Ok(Box::new(MtKaHyPar {
+            preset: mtk,
+            hops: ilp.objective == Objective::Hops,
+        })),
         "mtkahypar" => Err(mtkahypar::not_built()),
         "ilp" => Ok(Box::new(Ilp {
             config: ilp.clone(),

@@ -10,8 +10,9 @@
 //! names the feature ([`AllocError::NotBuilt`]).
 //!
 //! What it is given:
-//! - **Objective.** Under unicast traffic, the unicast graph ([`BlockGraph`]) as 2-pin hyperedges and
-//!   the cut objective. Under multicast, the multicast nets ([`Nets`]) as hyperedges with the connectivity
+//! - **Objective.** Under unicast traffic, the unicast graph ([`BlockGraph`]) as a graph (Mt-KaHyPar's
+//!   graph data structures, through its C API: `run_graph`) and the cut objective; under
+//!   `--objective hops`, mapped onto the chip mesh ([`map`]). Under multicast, the multicast nets ([`Nets`]) as hyperedges with the connectivity
 //!   (lambda - 1) objective, which is the multicast cost exactly when a source sends the same spikes to
 //!   every destination. When the pins of a net carry different spikes (the net costs, per other chip,
 //!   the *largest* spikes to a pin there), the net is cut into levels: with the pins' spikes sorted
@@ -44,7 +45,7 @@ use snn_hardware::{Topology, TrafficModel};
 use snn_placement::{Nets, Placement};
 
 use crate::fm;
-use crate::mapping::place_parts;
+use crate::mapping::{place_parts, place_parts_on_chips};
 use crate::partition::BlockGraph;
 use crate::{chips_to_use, AllocError, Allocator, Ctx};
 
@@ -108,6 +109,9 @@ pub const MAX_LEVELS: usize = 4;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MtKaHyPar {
     pub preset: MtkPreset,
+    /// `--objective hops`: map the blocks onto the board's chip mesh ([`map`]) instead of partitioning
+    /// them over the fewest chips and mapping the parts afterwards.
+    pub hops: bool,
 }
 
 /// Whether this build has Mt-KaHyPar (the cargo feature `mtkahypar`).
@@ -122,8 +126,13 @@ pub fn not_built() -> AllocError {
 }
 
 impl Allocator for MtKaHyPar {
+    /// `mtkahypar+hops` under `--objective hops`, as `compare` names that candidate.
     fn name(&self) -> &'static str {
-        "mtkahypar"
+        if self.hops {
+            "mtkahypar+hops"
+        } else {
+            "mtkahypar"
+        }
     }
 
     fn allocate(
@@ -134,6 +143,21 @@ impl Allocator for MtKaHyPar {
     ) -> Result<Placement, AllocError> {
         let k = chips_to_use(net, topo, ctx)?.max(1);
         let g = BlockGraph::new(net, &Adjacency::new(net));
+        // `--objective hops` has no multicast form (the facade refuses it).
+        if self.hops && ctx.traffic != TrafficModel::Multicast {
+            let n_usable = ctx.rules.chips.min(topo.n_chips());
+            let (width, cap) = (topo.chips().x, topo.cores_per_chip());
+            let chip = map(&g, n_usable, k, width, cap, self.preset, ctx.seed)?;
+            return Ok(place_parts_on_chips(
+                net,
+                topo,
+                &g,
+                &chip,
+                n_usable,
+                self.name(),
+                ctx.seed,
+            ));
+        }
         let nets = (ctx.traffic == TrafficModel::Multicast).then(|| ctx.nets(net));
         let caps = vec![topo.cores_per_chip(); k as usize];
         let mut part = partition(
@@ -283,12 +307,96 @@ pub fn partition(
         return Ok((0..n).map(|v| (v * k / n) as u32).collect());
     }
     let cap = caps.iter().copied().min().unwrap_or(0);
-    let mut part = run(g, &h, k as u32, cap, preset, seed, nets.is_some())?;
+    let mut part = run(g, &h, k as u32, cap, preset, seed, nets.is_some(), None)?;
     fm::fill_empty(g, &mut part, k);
     Ok(part)
 }
 
+/// Mt-KaHyPar's mapping of `g`'s vertices onto the first chips of a mesh `width` chips wide (chip
+/// `y * width + x`), at most `cap` vertices per chip: its Steiner-tree objective, which for the unicast
+/// graph's 2-pin hyperedges is each edge's weight times the hops between its ends' chips (unit edges
+/// between mesh neighbours: dimension-order routing's hops are the mesh distance), the report's
+/// `hop_spikes`. The vertices may use every chip of the target graph, as `benches/anchors/steiner.py`'s
+/// mapping does: chips `0..n_chips` in row-major order (always connected, as Mt-KaHyPar requires), but
+/// no more than one per [`MIN_PER_CHIP`] vertices and no fewer than `min_chips` (the fewest that hold
+/// them). Capacity is repaired ([`fm::repair`]) where Mt-KaHyPar leaves a chip over.
+pub fn map(
+    g: &BlockGraph,
+    n_chips: u32,
+    min_chips: u32,
+    width: u32,
+    cap: u32,
+    preset: MtkPreset,
+    seed: u64,
+) -> Result<Vec<u32>, AllocError> {
+    let n = g.n();
+    let k = (n_chips as usize)
+        .min(n / MIN_PER_CHIP)
+        .max(min_chips as usize);
+    if k <= 1 {
+        return Ok(vec![0; n]);
+    }
+    let h = Hyperedges::unicast(g);
+    if h.weights.is_empty() {
+        // No traffic between on-chip blocks: no hops either; the chips in order, full.
+        return Ok((0..n).map(|v| (v / cap.max(1) as usize) as u32).collect());
+    }
+    let mut chip = run(
+        g,
+        &h,
+        k as u32,
+        cap,
+        preset,
+        seed,
+        false,
+        Some(width.max(1)),
+    )?;
+    fm::repair(g, &mut chip, &vec![cap; k]);
+    Ok(chip)
+}
+
+/// `message` without the terminal colour codes (`ESC [ ... m`) Mt-KaHyPar puts in its errors.
+pub fn plain(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip to the end of the escape sequence: its final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.trim().to_string()
+}
+
+/// The fewest vertices per chip of [`map`]'s target graph. Mt-KaHyPar 1.5.1 aborts the process (a
+/// failed assertion in its initial mapping, `initial_mapping.cpp:205`) when its partition leaves a
+/// chip empty, which it did with as many chips as vertices (`fixtures/conv-residual.json`, 6 blocks,
+/// on 6 chips of a larger board); with tens of vertices per chip its balanced initial partitions leave
+/// none empty.
+pub const MIN_PER_CHIP: usize = 32;
+
+/// The edges between mesh neighbours among chips `0..k` of a mesh `width` chips wide.
+pub fn mesh_edges(k: u32, width: u32) -> Vec<(usize, usize)> {
+    let mut edges = Vec::new();
+    for c in 0..k {
+        if (c + 1) % width != 0 && c + 1 < k {
+            edges.push((c as usize, c as usize + 1));
+        }
+        if c + width < k {
+            edges.push((c as usize, (c + width) as usize));
+        }
+    }
+    edges
+}
+
 #[cfg(not(feature = "mtkahypar"))]
+#[allow(clippy::too_many_arguments)]
 fn run(
     _g: &BlockGraph,
     _h: &Hyperedges,
@@ -297,6 +405,7 @@ fn run(
     _preset: MtkPreset,
     _seed: u64,
     _km1: bool,
+    _mesh: Option<u32>,
 ) -> Result<Vec<u32>, AllocError> {
     Err(not_built())
 }
@@ -305,7 +414,10 @@ fn run(
 #[cfg(feature = "mtkahypar")]
 static MTK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Mt-KaHyPar on `h` over `g`'s vertices: a partition into `k` parts or, with `mesh` (its width), a
+/// mapping onto chips `0..k` of that mesh ([`mesh_edges`]).
 #[cfg(feature = "mtkahypar")]
+#[allow(clippy::too_many_arguments)]
 fn run(
     g: &BlockGraph,
     h: &Hyperedges,
@@ -314,6 +426,7 @@ fn run(
     preset: MtkPreset,
     seed: u64,
     km1: bool,
+    mesh: Option<u32>,
 ) -> Result<Vec<u32>, AllocError> {
     use mt_kahypar as mtk;
     use rand::seq::SliceRandom;
@@ -336,44 +449,55 @@ fn run(
     let epsilon = ((cap as f64 + 0.5) / perfect as f64 - 1.0).max(0.0);
     let backend = |e: mtk::Error| AllocError::Backend {
         name: "mtkahypar",
-        message: e.to_string(),
+        message: plain(&e.to_string()),
     };
     let raw = {
         // A poisoned lock only means another call panicked; Mt-KaHyPar is reseeded below.
         let _guard = MTK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         // One thread (see the module docs); only the first call in the process initialises.
         mtk::initialize(1, false);
-        let ctx = mtk::Context::builder()
-            .preset(match preset {
-                MtkPreset::Deterministic => mtk::Preset::Deterministic,
-                MtkPreset::Default => mtk::Preset::Default,
-                MtkPreset::Quality => mtk::Preset::Quality,
-                MtkPreset::HighestQuality => mtk::Preset::HighestQuality,
-                MtkPreset::LargeK => mtk::Preset::LargeK,
-            })
-            .k(k as i32)
-            .epsilon(epsilon)
-            .objective(if km1 {
-                mtk::Objective::Km1
-            } else {
-                mtk::Objective::Cut
-            })
-            // Mt-KaHyPar's generator takes an int.
-            .seed((seed & 0x7fff_ffff) as usize)
-            .verbose(false)
-            .build()
+        let preset = match preset {
+            MtkPreset::Deterministic => mtk::Preset::Deterministic,
+            MtkPreset::Default => mtk::Preset::Default,
+            MtkPreset::Quality => mtk::Preset::Quality,
+            MtkPreset::HighestQuality => mtk::Preset::HighestQuality,
+            MtkPreset::LargeK => mtk::Preset::LargeK,
+        };
+        // Mt-KaHyPar's generator takes an int.
+        let seed = (seed & 0x7fff_ffff) as usize;
+        if !km1 {
+            run_graph(preset, k, epsilon, seed, &pins, &h.weights, &vwgt, mesh).map_err(|m| {
+                AllocError::Backend {
+                    name: "mtkahypar",
+                    message: m,
+                }
+            })?
+        } else {
+            let ctx = mtk::Context::builder()
+                .preset(preset)
+                .k(k as i32)
+                .epsilon(epsilon)
+                .objective(if km1 {
+                    mtk::Objective::Km1
+                } else {
+                    mtk::Objective::Cut
+                })
+                .seed(seed)
+                .verbose(false)
+                .build()
+                .map_err(backend)?;
+            let hg = mtk::Hypergraph::from_adjacency(
+                &ctx,
+                n,
+                &h.xpins,
+                &pins,
+                Some(&h.weights),
+                Some(&vwgt),
+            )
             .map_err(backend)?;
-        let hg = mtk::Hypergraph::from_adjacency(
-            &ctx,
-            n,
-            &h.xpins,
-            &pins,
-            Some(&h.weights),
-            Some(&vwgt),
-        )
-        .map_err(backend)?;
-        let phg = hg.partition().map_err(backend)?;
-        phg.extract_partition()
+            let phg = hg.partition().map_err(backend)?;
+            phg.extract_partition()
+        }
     };
     let mut part = vec![0u32; n];
     for v in 0..n {
@@ -389,6 +513,144 @@ fn run(
     Ok(part)
 }
 
+/// Mt-KaHyPar on a graph (`pins`: its edges as pairs of vertices, `weights` theirs, `vwgt` the
+/// vertices'), under the caller's lock: the part of each vertex, of a partition into `k` parts (cut
+/// objective) or, with `mesh` (its width), of a mapping onto chips `0..k` of that mesh. Through
+/// Mt-KaHyPar's C API, since the `mt-kahypar` crate builds every input as a hypergraph: Mt-KaHyPar's
+/// graph data structures and refiners are its faster ones for 2-pin edges (and those of its Python
+/// `create_graph`, which `benches/anchors` measures), and on a hypergraph Mt-KaHyPar 1.5 maps onto at
+/// most 64 chips; on a graph onto any number (the Steiner tree of a 2-pin edge is a shortest path,
+/// precomputed for every pair of chips).
+#[cfg(feature = "mtkahypar")]
+#[allow(clippy::too_many_arguments)]
+fn run_graph(
+    preset: mt_kahypar::Preset,
+    k: u32,
+    epsilon: f64,
+    seed: usize,
+    pins: &[usize],
+    weights: &[i32],
+    vwgt: &[i32],
+    mesh: Option<u32>,
+) -> Result<Vec<i32>, String> {
+    use mt_kahypar::sys;
+    use std::ptr;
+
+    // Owners of what the C API allocates, freed in reverse order of creation (Rust drops locals so).
+    struct Context(*mut sys::mt_kahypar_context_t);
+    impl Drop for Context {
+        fn drop(&mut self) {
+            // SAFETY: created by mt_kahypar_context_from_preset, not null, freed once.
+            unsafe { sys::mt_kahypar_free_context(self.0) }
+        }
+    }
+    struct Graph(sys::mt_kahypar_hypergraph_t);
+    impl Drop for Graph {
+        fn drop(&mut self) {
+            // SAFETY: created by mt_kahypar_create_graph, not null, freed once.
+            unsafe { sys::mt_kahypar_free_hypergraph(self.0) }
+        }
+    }
+    struct Target(*mut sys::mt_kahypar_target_graph_t);
+    impl Drop for Target {
+        fn drop(&mut self) {
+            // SAFETY: created by mt_kahypar_create_target_graph, not null, freed once.
+            unsafe { sys::mt_kahypar_free_target_graph(self.0) }
+        }
+    }
+    struct Parted(sys::mt_kahypar_partitioned_hypergraph_t);
+    impl Drop for Parted {
+        fn drop(&mut self) {
+            // SAFETY: returned by mt_kahypar_partition or mt_kahypar_map, not null, freed once and
+            // before its graph.
+            unsafe { sys::mt_kahypar_free_partitioned_hypergraph(self.0) }
+        }
+    }
+    fn no_error() -> sys::mt_kahypar_error_t {
+        sys::mt_kahypar_error_t {
+            msg: ptr::null(),
+            msg_len: 0,
+            status: sys::mt_kahypar_status_t::SUCCESS,
+        }
+    }
+    fn message(err: &mut sys::mt_kahypar_error_t, what: &str) -> String {
+        if err.msg.is_null() {
+            return format!("{what} failed");
+        }
+        // SAFETY: a non-null message is a NUL-terminated string the library allocated; freed once.
+        unsafe {
+            let m = std::ffi::CStr::from_ptr(err.msg)
+                .to_string_lossy()
+                .into_owned();
+            sys::mt_kahypar_free_error_content(err);
+            format!("{what}: {}", plain(&m))
+        }
+    }
+
+    let n = vwgt.len();
+    let mut err = no_error();
+    // SAFETY: every pointer passed points into a live slice of the length the call is told (`pins`
+    // and `mesh` hold two vertices per edge, `weights` one weight per edge, `vwgt` one per vertex, as
+    // the callers build them); the library copies its inputs; each object is checked for null before
+    // use and freed by its owner above.
+    unsafe {
+        let ctx = Context(sys::mt_kahypar_context_from_preset(preset.into()));
+        if ctx.0.is_null() {
+            return Err("mt_kahypar_context_from_preset returned no context".into());
+        }
+        sys::mt_kahypar_set_partitioning_parameters(
+            ctx.0,
+            k as i32,
+            epsilon,
+            mt_kahypar::Objective::Cut.into(),
+        );
+        sys::mt_kahypar_set_seed(seed);
+        let graph = Graph(sys::mt_kahypar_create_graph(
+            ctx.0,
+            n as _,
+            (pins.len() / 2) as _,
+            pins.as_ptr() as _,
+            weights.as_ptr(),
+            vwgt.as_ptr(),
+            &mut err,
+        ));
+        if graph.0.hypergraph.is_null() {
+            return Err(message(&mut err, "mt_kahypar_create_graph"));
+        }
+        let Some(width) = mesh else {
+            let parted = Parted(sys::mt_kahypar_partition(graph.0, ctx.0, &mut err));
+            if parted.0.partitioned_hg.is_null() {
+                return Err(message(&mut err, "mt_kahypar_partition"));
+            }
+            let mut part = vec![0; n];
+            sys::mt_kahypar_get_partition(parted.0, part.as_mut_ptr());
+            return Ok(part);
+        };
+        let mesh: Vec<usize> = mesh_edges(k, width)
+            .into_iter()
+            .flat_map(|(a, b)| [a, b])
+            .collect();
+        let target = Target(sys::mt_kahypar_create_target_graph(
+            ctx.0,
+            k as _,
+            (mesh.len() / 2) as _,
+            mesh.as_ptr() as _,
+            ptr::null(),
+            &mut err,
+        ));
+        if target.0.is_null() {
+            return Err(message(&mut err, "mt_kahypar_create_target_graph"));
+        }
+        let mapped = Parted(sys::mt_kahypar_map(graph.0, target.0, ctx.0, &mut err));
+        if mapped.0.partitioned_hg.is_null() {
+            return Err(message(&mut err, "mt_kahypar_map"));
+        }
+        let mut part = vec![0; n];
+        sys::mt_kahypar_get_partition(mapped.0, part.as_mut_ptr());
+        Ok(part)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +663,72 @@ mod tests {
             .map(|&(s, d, w)| Edge::new(BlockId(s), BlockId(d), w))
             .collect();
         Network::new("t", blocks, edges).unwrap()
+    }
+
+    #[test]
+    fn errors_lose_their_colour_codes() {
+        assert_eq!(
+            plain("\u{1b}[1;91m[Unsupported Operation] \u{1b}[0m Large k is not supported."),
+            "[Unsupported Operation]  Large k is not supported."
+        );
+        assert_eq!(plain("no codes"), "no codes");
+    }
+
+    #[test]
+    fn mesh_edges_join_row_and_column_neighbours() {
+        // Five chips of a mesh three wide: 0 1 2 over 3 4.
+        assert_eq!(mesh_edges(5, 3), [(0, 1), (0, 3), (1, 2), (1, 4), (3, 4)]);
+        assert_eq!(mesh_edges(3, 1), [(0, 1), (1, 2)]);
+    }
+
+    /// `groups` cliques of [`MIN_PER_CHIP`] vertices (edges of 10 spikes), clique i joined to clique
+    /// i + 1 by one edge of 1 spike.
+    #[cfg(feature = "mtkahypar")]
+    fn chain_of_cliques(groups: u32) -> Network {
+        let size = MIN_PER_CHIP as u32;
+        let mut edges = Vec::new();
+        for c in 0..groups {
+            for i in 0..size {
+                for j in i + 1..size {
+                    edges.push((c * size + i, c * size + j, 10.0));
+                }
+            }
+            if c + 1 < groups {
+                edges.push((c * size, (c + 1) * size, 1.0));
+            }
+        }
+        net(&edges, groups * size)
+    }
+
+    #[cfg(feature = "mtkahypar")]
+    #[test]
+    fn maps_a_chain_of_cliques_in_order_along_a_row() {
+        // Four cliques onto four chips in a row that hold one each: the optimum keeps every clique
+        // whole and puts neighbours in the chain on neighbouring chips, 3 hop-spikes in all.
+        let net = chain_of_cliques(4);
+        let g = BlockGraph::new(&net, &Adjacency::new(&net));
+        let chip = map(&g, 4, 1, 4, MIN_PER_CHIP as u32, MtkPreset::Quality, 1).unwrap();
+        let ideal: Vec<u32> = (0..g.n()).map(|v| (v / MIN_PER_CHIP) as u32).collect();
+        assert_eq!(
+            crate::hops::hop_cost(&g, &chip, 4),
+            crate::hops::hop_cost(&g, &ideal, 4)
+        );
+    }
+
+    #[cfg(feature = "mtkahypar")]
+    #[test]
+    fn maps_onto_more_than_64_chips() {
+        // Mt-KaHyPar 1.5.1 refuses a hypergraph's Steiner-tree mapping onto more than 64 chips; as a
+        // graph it maps onto 65 (13 x 5), every chip within its cores, every clique whole.
+        let net = chain_of_cliques(65);
+        let g = BlockGraph::new(&net, &Adjacency::new(&net));
+        let cap = MIN_PER_CHIP as u32;
+        let chip = map(&g, 65, 17, 13, cap, MtkPreset::Default, 2).unwrap();
+        assert!(g.part_sizes(&chip, 65).iter().all(|&s| s <= cap));
+        let cut_cliques = (0..g.n())
+            .filter(|&v| chip[v] != chip[v - v % MIN_PER_CHIP])
+            .count();
+        assert_eq!(cut_cliques, 0);
     }
 
     #[test]

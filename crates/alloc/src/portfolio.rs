@@ -305,8 +305,9 @@ impl Portfolio {
     /// (the partition with the least traffic, mapped onto the mesh, then moved where that costs no
     /// inter-chip traffic), is refined on the hop cost itself by V-cycles with annealing at the coarse
     /// levels and FM ([`hops::vcycles`]), from two seeds in parallel, on the chips `start` uses; and
-    /// `second`, when given (GreedyInterchip's chips, mapped, where they were close enough to METIS's
-    /// cut to be refined as a start), from two more seeds on its own chips. The fewest spikes x hops
+    /// each of `others` (GreedyInterchip's chips, mapped, where they were close enough to METIS's
+    /// cut to be refined as a start; with the feature `mtkahypar`, Mt-KaHyPar's own mapping onto the
+    /// mesh, [`mtk_map`]), from two more seeds on its own chips. The fewest spikes x hops
     /// (exact, in spikes) of the start and the runs is placed, so the hops are never above those of
     /// `Portfolio { cut_anneal: 0, .. }` with the same seed. The second start: on the dense ensemble
     /// array (17 x 1, seeds 1-5) 30,904 / 28,862 / 31,330 / 32,180 / 30,234 hop-spikes against 30,904
@@ -326,7 +327,7 @@ impl Portfolio {
         ctx: &Ctx,
         g: &BlockGraph,
         start: Vec<u32>,
-        second: Option<Vec<u32>>,
+        others: Vec<Vec<u32>>,
         edges: &[(u32, u32, f64)],
         expired: &(dyn Fn() -> bool + Sync),
     ) -> Placement {
@@ -351,10 +352,10 @@ impl Portfolio {
             0..=SMALL => (HOP_MOVES, 4),
             _ => ((HOP_MOVES * SMALL / n).max(100), 2),
         };
-        // Two seeds from `start`, then two from `second` if given.
+        // Two seeds from `start`, then two from each of `others`.
         let runs: Vec<&Vec<u32>> = [&start, &start]
             .into_iter()
-            .chain(second.iter().flat_map(|s| [s, s]))
+            .chain(others.iter().flat_map(|s| [s, s]))
             .collect();
         let refined: Vec<Vec<u32>> = (0..runs.len() as u64)
             .into_par_iter()
@@ -455,6 +456,39 @@ fn mtk_start(
     let mut part = partition(g, nets, n_blocks, caps, MtkPreset::Quality, seed)?;
     fm::repair(g, &mut part, caps);
     Ok(Some(part))
+}
+
+/// The Mt-KaHyPar start of `--objective hops` (cargo feature `mtkahypar`), up to [`SMALL`] blocks: its
+/// `quality` preset's mapping onto the first chips of the mesh ([`crate::mtkahypar::map`]),
+/// refined afterwards like the other starts. Larger nets go without: on the 25^3 grid (15,625 blocks,
+/// 128 chips) the mapping alone took 38 s.
+#[cfg(feature = "mtkahypar")]
+fn mtk_map(
+    g: &BlockGraph,
+    n_chips: u32,
+    min_chips: u32,
+    width: u32,
+    cap: u32,
+    seed: u64,
+) -> Result<Option<Vec<u32>>, AllocError> {
+    use crate::mtkahypar::{map, MtkPreset};
+    if g.n() > SMALL {
+        return Ok(None);
+    }
+    map(g, n_chips, min_chips, width, cap, MtkPreset::Quality, seed).map(Some)
+}
+
+/// Without the feature `mtkahypar`: no Mt-KaHyPar mapping.
+#[cfg(not(feature = "mtkahypar"))]
+fn mtk_map(
+    _g: &BlockGraph,
+    _n_chips: u32,
+    _min_chips: u32,
+    _width: u32,
+    _cap: u32,
+    _seed: u64,
+) -> Result<Option<Vec<u32>>, AllocError> {
+    Ok(None)
 }
 
 /// Without the feature `mtkahypar`: no Mt-KaHyPar start.
@@ -669,11 +703,14 @@ impl Allocator for Portfolio {
             chip = chips_of(&g, &placed);
         }
         if self.objective == Objective::Hops {
-            let second = greedy_refined.then(|| {
+            let mut others = Vec::new();
+            if greedy_refined {
                 let placed = place_parts(net, topo, &ctx.rules, &g, &greedy, k, self.name(), seed);
-                chips_of(&g, &placed)
-            });
-            return Ok(self.least_hops(net, topo, ctx, &g, chip, second, &edges, &expired));
+                others.push(chips_of(&g, &placed));
+            }
+            let (width, per_chip) = (topo.chips().x, topo.cores_per_chip());
+            others.extend(mtk_map(&g, n_usable, k, width, per_chip, seed)?);
+            return Ok(self.least_hops(net, topo, ctx, &g, chip, others, &edges, &expired));
         }
         if !kept {
             return Ok(placed);
