@@ -136,6 +136,9 @@ fn every_allocator_refiner_emulator_and_compare_is_thread_count_independent() {
     let ea_hops = dir.path().join("p-ea-hops");
     let ea = "fixtures/nengo/ensemble-array-dense-32.net.json.gz";
     same_at_1_and_2_threads(&["--objective", "hops", "--seed", "2", ea], Some(&ea_hops));
+    // The default there, at zero slack: four starts (METIS's best three tries and GreedyInterchip's).
+    let ea_cut = dir.path().join("p-ea-cut");
+    same_at_1_and_2_threads(&["--seed", "2", ea], Some(&ea_cut));
     // Packing and the multicast model: the local search and METIS's two graphs, in parallel tries.
     let packed = dir.path().join("p-pack");
     same_at_1_and_2_threads(
