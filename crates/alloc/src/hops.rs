@@ -16,6 +16,12 @@ use crate::partition::BlockGraph;
 /// Passes over all vertices at most.
 const PASSES: usize = 8;
 
+/// [`refine`] stops after a pass that lowered the hops by less than one part in this many. Measured on
+/// `gen layered --blocks 97983` (766 chips, 32 x 24; about 0.2 s a pass on a quiet machine): the first
+/// pass gained 0.19%, the second 0.07%, the next four 0.009% together (0.8 s): it now stops after the
+/// third.
+const PASS_GAIN: i64 = 2_000;
+
 /// Members of a full chip an annealing swap draws at most to find one that fits (here and in
 /// [`crate::hyper::anneal`]): at the coarse levels
 /// of a full board only clusters of equal weight can swap. Measured on `gen layered --blocks 3910` on a
@@ -131,6 +137,7 @@ pub fn refine(g: &BlockGraph, chip: &mut [u32], cap: &[u32], width: u32) -> HopS
     };
     let mut targets: Vec<u32> = Vec::new();
     for _ in 0..PASSES {
+        let pass_start = hops;
         let mut improved = false;
         for v in 0..n {
             let from = chip[v];
@@ -205,7 +212,8 @@ pub fn refine(g: &BlockGraph, chip: &mut [u32], cap: &[u32], width: u32) -> HopS
             cut += dc;
             improved = true;
         }
-        if !improved {
+        // A pass that gained less than [`PASS_GAIN`] of the hops ends the refinement.
+        if !improved || (pass_start - hops) * PASS_GAIN < pass_start {
             break;
         }
     }
