@@ -62,6 +62,7 @@ fn every_preset_places_validly() {
             for extra in [
                 &[][..],
                 &["--objective", "hops"],
+                &["--objective", "hops", "--spread"],
                 &["--traffic", "multicast"],
                 &["--spread"],
                 &["--pack"],

@@ -147,7 +147,11 @@ impl Allocator for MtKaHyPar {
         if self.hops && ctx.traffic != TrafficModel::Multicast {
             let n_usable = ctx.rules.chips.min(topo.n_chips());
             let (width, cap) = (topo.chips().x, topo.cores_per_chip());
-            let chip = map(&g, n_usable, k, width, cap, self.preset, ctx.seed)?;
+            let mut chip = map(&g, n_usable, k, width, cap, self.preset, ctx.seed)?;
+            // `--spread` (`k` is then every usable chip): a chip the mapping left empty gets a block.
+            if ctx.spread {
+                fm::fill_empty(&g, &mut chip, (k as usize).min(g.n()));
+            }
             return Ok(place_parts_on_chips(
                 net,
                 topo,
@@ -330,9 +334,11 @@ pub fn map(
     seed: u64,
 ) -> Result<Vec<u32>, AllocError> {
     let n = g.n();
+    // Never more chips than vertices (Mt-KaHyPar wants fewer parts than vertices, as METIS does).
     let k = (n_chips as usize)
         .min(n / MIN_PER_CHIP)
-        .max(min_chips as usize);
+        .max(min_chips as usize)
+        .min(n);
     if k <= 1 {
         return Ok(vec![0; n]);
     }
