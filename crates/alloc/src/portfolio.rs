@@ -119,7 +119,7 @@ const MULTICAST_ANNEAL: usize = 30;
 /// hop-spikes against 30,904 (seed 1; seeds 2 and 3 unchanged).
 const TIGHT_STARTS: usize = 2;
 
-/// Whether `k` chips of `caps` cores leave at most 1% of `n` blocks' worth of cores free.
+/// Whether chips of `caps` cores, holding `n` blocks, leave at most 1% of `n` cores free.
 fn tight(n: usize, caps: &[u32]) -> bool {
     let total: usize = caps.iter().map(|&c| c as usize).sum();
     total.saturating_sub(n) * 100 <= n
@@ -479,7 +479,7 @@ fn mtk_start(
 /// The Mt-KaHyPar start of `--objective hops` (cargo feature `mtkahypar`), up to [`SMALL`] blocks: its
 /// `quality` preset's mapping onto the first chips of the mesh ([`crate::mtkahypar::map`]),
 /// refined afterwards like the other starts. Larger nets go without: on the 25^3 grid (15,625 blocks,
-/// 128 chips) the mapping alone took 38 s.
+/// 128 chips) the mapping alone took 20 s.
 #[cfg(feature = "mtkahypar")]
 fn mtk_map(
     g: &BlockGraph,
