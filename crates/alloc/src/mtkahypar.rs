@@ -318,7 +318,7 @@ pub fn partition(
 
 /// Mt-KaHyPar's mapping of `g`'s vertices onto the first chips of a mesh `width` chips wide (chip
 /// `y * width + x`), at most `cap` vertices per chip: its Steiner-tree objective, which for the unicast
-/// graph's 2-pin hyperedges is each edge's weight times the hops between its ends' chips (unit edges
+/// graph's edges is each edge's weight times the hops between its ends' chips (unit edges
 /// between mesh neighbours: dimension-order routing's hops are the mesh distance), the report's
 /// `hop_spikes`. The vertices may use every chip of the target graph, as `benches/anchors/steiner.py`'s
 /// mapping does: chips `0..n_chips` in row-major order (always connected, as Mt-KaHyPar requires), but
@@ -380,11 +380,11 @@ pub fn plain(message: &str) -> String {
     out.trim().to_string()
 }
 
-/// The fewest vertices per chip of [`map`]'s target graph. Mt-KaHyPar 1.5.1 aborts the process (a
-/// failed assertion in its initial mapping, `initial_mapping.cpp:205`) when its partition leaves a
-/// chip empty, which it did with as many chips as vertices (`fixtures/conv-residual.json`, 6 blocks,
-/// on 6 chips of a larger board); with tens of vertices per chip its balanced initial partitions leave
-/// none empty.
+/// The fewest vertices per chip of [`map`]'s target graph. Mt-KaHyPar 1.5.1's initial mapping takes a
+/// path of its own when its partition leaves a chip empty (`initial_mapping.cpp`, `repairEmptyBlocks`),
+/// which it did with as many chips as vertices (`fixtures/conv-residual.json`, 6 blocks, on 6 chips of
+/// a larger board): with its debug assertions on, an assertion there aborted the process. With tens of
+/// vertices per chip its balanced initial partitions leave none empty.
 pub const MIN_PER_CHIP: usize = 32;
 
 /// The edges between mesh neighbours among chips `0..k` of a mesh `width` chips wide.
@@ -471,6 +471,7 @@ fn run(
         };
         // Mt-KaHyPar's generator takes an int.
         let seed = (seed & 0x7fff_ffff) as usize;
+        // The unicast graph as a graph; the multicast nets as a hypergraph (connectivity objective).
         if !km1 {
             run_graph(preset, k, epsilon, seed, &pins, &h.weights, &vwgt, mesh).map_err(|m| {
                 AllocError::Backend {
@@ -483,11 +484,7 @@ fn run(
                 .preset(preset)
                 .k(k as i32)
                 .epsilon(epsilon)
-                .objective(if km1 {
-                    mtk::Objective::Km1
-                } else {
-                    mtk::Objective::Cut
-                })
+                .objective(mtk::Objective::Km1)
                 .seed(seed)
                 .verbose(false)
                 .build()
