@@ -323,10 +323,11 @@ fn objective_hops_lowers_the_hops_on_the_same_chips() {
     let hops = report(&["--objective", "hops", net]);
     assert_eq!(hops["allocator"], "portfolio+hops");
     assert_eq!(hops["chips_used"], cut["chips_used"]);
-    // Measured (seed 0): 4,885 hop-spikes for interchip, 4,300 for hops (-12%).
+    // Measured (seed 0): 4,277 hop-spikes for interchip (4,378 before its flows between neighbouring
+    // chips), 4,097 for hops (-4%).
     let hop_spikes = |r: &serde_json::Value| r["hop_spikes"].as_f64().unwrap();
     let (h, c) = (hop_spikes(&hops), hop_spikes(&cut));
-    assert!(h < 0.95 * c, "hops {h} against interchip's {c}");
+    assert!(h < 0.97 * c, "hops {h} against interchip's {c}");
 }
 
 #[test]

@@ -26,12 +26,19 @@
 //! of the exit uncuttably), as KaHyPar-MF models hyperedges. A minimum cut pays each net exactly when
 //! its nodes end on both sides, so the gains stay exact.
 //!
+//! On the chip mesh ([`refine_hops`]) the network holds a weighted sum of the hop cost (spikes x chip
+//! hops) and the cut, for two chips one hop apart: a block's hops to any third chip then differ by
+//! exactly one between the two, so an edge to a third chip is an edge to the nearer chip's terminal,
+//! and the minimum cut is again the exact best split. Re-splits of a round may interact through their
+//! third chips, so each is priced again before it is made.
+//!
 //! Pairs are taken heaviest first, in rounds of disjoint pairs (a matching of the quotient graph): pairs
 //! that share no part do not affect each other's traffic, so a round runs in parallel and its result does
 //! not depend on the thread count. Weights are the [`BlockGraph`]'s integers, so gains are exact.
 
 use rayon::prelude::*;
 
+use crate::hops::{hop_cost, Metric};
 use crate::hyper::HyperGraph;
 use crate::partition::BlockGraph;
 
@@ -249,10 +256,35 @@ fn pairs_by_weight(g: &BlockGraph, part: &[u32]) -> Vec<(i64, u32, u32)> {
 
 /// What a re-split minimises: the graph's cut (unicast traffic), or the multicast cut of a hypergraph
 /// over the same vertices (`HyperGraph::pair_nets` gives the nets a re-split sees).
+///
+/// Or the hop cost on a chip mesh `width` chips wide (parts are chips `y * width + x`): every edge's
+/// weight times the hops between its ends' chips. Only mesh neighbours are re-split: for two chips one
+/// hop apart, a block's hops to any third chip differ by exactly one between the two, so an edge to a
+/// third chip is an edge to the terminal of the nearer one (paid when the block ends on the far side),
+/// an edge between the two costs one hop when cut, and every source-sink cut is again exactly the
+/// split's hop cost, up to a constant.
 #[derive(Copy, Clone)]
 enum Model<'a> {
     Graph,
     Hyper(&'a HyperGraph),
+    Mesh { width: u32, w: HopWeights },
+}
+
+/// What [`refine_hops`] minimises: `hops` x the hop cost + `cut` x the inter-chip cut, and which of the
+/// two may never rise (the one with the larger weight; the hops on a tie).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct HopWeights {
+    pub hops: i64,
+    pub cut: i64,
+}
+
+impl HopWeights {
+    /// Whether a change of `dh` hops and `dc` cut is made: it lowers the weighted sum and does not
+    /// raise the primary figure.
+    fn accepts(self, dh: i64, dc: i64) -> bool {
+        let primary = if self.cut > self.hops { dc } else { dh };
+        self.hops * dh + self.cut * dc < 0 && primary <= 0
+    }
 }
 
 impl Model<'_> {
@@ -260,6 +292,24 @@ impl Model<'_> {
         match self {
             Model::Graph => g.cut(part),
             Model::Hyper(h) => h.cut(part, k),
+            Model::Mesh { width, w } => w.hops * hop_cost(g, part, width) + w.cut * g.cut(part),
+        }
+    }
+
+    /// Of parts `a` and `b` being re-split, the one whose terminal a vertex's edge to part `p` joins:
+    /// `p` itself, or under [`Model::Mesh`] the one nearer `p` (none for the cut models, where the edge
+    /// costs the same on either side).
+    fn near(self, p: u32, a: u32, b: u32) -> Option<u32> {
+        match self {
+            _ if p == a || p == b => Some(p),
+            Model::Mesh { width, .. } => {
+                let (da, db) = (
+                    Metric::Mesh { width }.dist(p, a),
+                    Metric::Mesh { width }.dist(p, b),
+                );
+                Some(if da < db { a } else { b })
+            }
+            _ => None,
         }
     }
 }
@@ -292,6 +342,78 @@ pub fn refine_multicast(
     refine_by(g, Model::Hyper(h), part, cap, cfg, expired)
 }
 
+/// [`refine`] on the hop cost (`--objective hops`): `part` is the chip of each vertex on a mesh `width`
+/// chips wide, and the pairs re-split are chips one hop apart (see [`Model`]), heaviest traffic
+/// between them first, those with none too. Pairs in a round share no chip but may still exchange
+/// traffic through their third chips, so each re-split's gain is priced again on the partition the
+/// earlier ones of its round left, and made only if it still lowers the hops. Never raises the hop cost
+/// (the stats' cuts are hop costs), and keeps the capacities.
+pub fn refine_hops(
+    g: &BlockGraph,
+    part: &mut [u32],
+    cap: &[u32],
+    width: u32,
+    w: HopWeights,
+    cfg: &FlowConfig,
+    expired: &(dyn Fn() -> bool + Sync),
+) -> FlowStats {
+    refine_by(g, Model::Mesh { width, w }, part, cap, cfg, expired)
+}
+
+/// The pairs of chips one hop apart on a mesh `width` chips wide, among the `cap.len()` chips, that
+/// can hold blocks, with the traffic between them, heaviest first, ties by (p, q).
+fn mesh_pairs(g: &BlockGraph, part: &[u32], cap: &[u32], width: u32) -> Vec<(i64, u32, u32)> {
+    let k = cap.len() as u32;
+    let direct: std::collections::BTreeMap<(u32, u32), i64> = pairs_by_weight(g, part)
+        .into_iter()
+        .map(|(w, p, q)| ((p, q), w))
+        .collect();
+    let mut pairs = Vec::new();
+    for p in 0..k {
+        let right = (p % width + 1 < width).then_some(p + 1);
+        for q in [right, Some(p + width)].into_iter().flatten() {
+            if q < k && cap[p as usize] > 0 && cap[q as usize] > 0 {
+                pairs.push((direct.get(&(p, q)).copied().unwrap_or(0), p, q));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.0.cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+    pairs
+}
+
+/// The exact change in hop cost (mesh `width` chips wide) and in cut of moving each of `moves`' vertices
+/// to its chip, from `part`; `to` is scratch, all [`u32::MAX`], and left so.
+fn hop_delta(
+    g: &BlockGraph,
+    part: &[u32],
+    moves: &[(u32, u32)],
+    width: u32,
+    to: &mut [u32],
+) -> (i64, i64) {
+    let m = Metric::Mesh { width };
+    for &(v, c) in moves {
+        to[v as usize] = c;
+    }
+    let at = |v: usize, to: &[u32]| if to[v] == u32::MAX { part[v] } else { to[v] };
+    let (mut dh, mut dc) = (0, 0);
+    for &(v, c) in moves {
+        let v = v as usize;
+        for (u, w) in g.neighbors(v) {
+            // An edge between two moved vertices once, from its lower end.
+            if to[u] != u32::MAX && u < v {
+                continue;
+            }
+            let (now, was) = (at(u, to), part[u]);
+            dh += w * (m.dist(c, now) - m.dist(part[v], was));
+            dc += w * (i64::from(c != now) - i64::from(part[v] != was));
+        }
+    }
+    for &(v, _) in moves {
+        to[v as usize] = u32::MAX;
+    }
+    (dh, dc)
+}
+
 fn refine_by(
     g: &BlockGraph,
     model: Model,
@@ -314,15 +436,24 @@ fn refine_by(
     }
     // A pair is worth another look once one of its parts changed in the round before.
     let mut changed = vec![true; k];
+    // `hop_delta`'s scratch, under `Model::Mesh`.
+    let mut scratch = match model {
+        Model::Mesh { .. } => vec![u32::MAX; g.n()],
+        _ => Vec::new(),
+    };
     for round in 1..=cfg.rounds {
         if expired() {
             break;
         }
         stats.rounds = round;
-        let mut todo: Vec<(i64, u32, u32)> = pairs_by_weight(g, part)
-            .into_iter()
-            .filter(|&(_, p, q)| changed[p as usize] || changed[q as usize])
-            .collect();
+        let mut todo: Vec<(i64, u32, u32)> = match model {
+            // A move on a third chip changes a pair's terminals: every pair, every round.
+            Model::Mesh { width, .. } => mesh_pairs(g, part, cap, width),
+            _ => pairs_by_weight(g, part)
+                .into_iter()
+                .filter(|&(_, p, q)| changed[p as usize] || changed[q as usize])
+                .collect(),
+        };
         if let Some(per_part) = cfg.pairs_per_part {
             todo.truncate(per_part * k);
         }
@@ -348,7 +479,14 @@ fn refine_by(
                 .collect();
             let mut any = false;
             for ((a, b), r) in batch.into_iter().zip(results) {
-                let Some((gain, moves)) = r else { continue };
+                let Some((mut gain, moves)) = r else { continue };
+                if let Model::Mesh { width, w } = model {
+                    let (dh, dc) = hop_delta(g, part, &moves, width, &mut scratch);
+                    if !w.accepts(dh, dc) {
+                        continue;
+                    }
+                    gain = -(w.hops * dh + w.cut * dc);
+                }
                 for (v, to) in moves {
                     part[v as usize] = to;
                 }
@@ -432,7 +570,7 @@ fn two_way(
             .filter_map(|&v| {
                 let pull: i64 = g
                     .neighbors(v as usize)
-                    .filter(|&(u, _)| part[u] == other)
+                    .filter(|&(u, _)| model.near(part[u], a, b) == Some(other))
                     .map(|(_, w)| w)
                     .sum();
                 (pull > 0).then_some((-pull, v))
@@ -489,7 +627,7 @@ fn two_way(
     // Today's cut between a and b, as the network counts it.
     let mut current = 0i64;
     let nets = match model {
-        Model::Graph => None,
+        Model::Graph | Model::Mesh { .. } => None,
         Model::Hyper(h) => {
             let local = |v: u32| local.get(&v).copied();
             let nets = h.pair_nets(part, &region, &local, (a, b), (s as u32, t as u32));
@@ -504,10 +642,16 @@ fn two_way(
     for (i, &v) in graph_edges.enumerate() {
         let side_v = part[v as usize];
         for (u, w) in g.neighbors(v as usize) {
-            let pu = part[u];
-            if pu != a && pu != b {
+            let Some(pu) = model.near(part[u], a, b) else {
                 continue;
-            }
+            };
+            // Under the hop cost an edge within the pair costs a hop and a cut, one to a third chip a
+            // hop.
+            let w = match model {
+                Model::Mesh { w: x, .. } if part[u] == a || part[u] == b => w * (x.hops + x.cut),
+                Model::Mesh { w: x, .. } => w * x.hops,
+                _ => w,
+            };
             match local.get(&(u as u32)) {
                 Some(&j) => {
                     if (j as usize) > i {
@@ -1015,15 +1159,126 @@ mod tests {
             if let Some(best) = best {
                 assert!(after >= best, "case {case}");
             }
-            let sizes = g.part_sizes(&part, k);
-            assert!(
-                sizes.iter().zip(&cap).all(|(s, c)| s <= c),
-                "case {case}: {sizes:?}"
-            );
+            assert_fits(&g, &part, &cap, case);
         }
         assert!(
             lowered > 50,
             "the flows lowered the multicast cut in only {lowered} cases"
+        );
+    }
+
+    /// Every part of `part` within its capacity.
+    fn assert_fits(g: &BlockGraph, part: &[u32], cap: &[u32], case: usize) {
+        let sizes = g.part_sizes(part, cap.len() as u32);
+        assert!(
+            sizes.iter().zip(cap).all(|(s, c)| s <= c),
+            "case {case}: {sizes:?}"
+        );
+    }
+
+    /// The weightings the hop flows' tests try: the hops alone, the hops first, the cut first.
+    const WEIGHTS: [HopWeights; 3] = [
+        HopWeights { hops: 1, cut: 0 },
+        HopWeights { hops: 4, cut: 1 },
+        HopWeights { hops: 1, cut: 16 },
+    ];
+
+    /// The hop cost on a mesh: two mesh neighbours' re-split (all of both parts in the region, room for
+    /// any split) reaches exactly the best split found by brute force, with the third chips' blocks
+    /// fixed, for each weighting; its gain is the exact change.
+    #[test]
+    fn hop_resplit_is_the_brute_force_optimum() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut improved = 0;
+        for case in 0..300 {
+            // Chips on a 3 x 2 mesh; the pair is 1 and 4 (one above the other) or 1 and 2.
+            let (width, k) = (3u32, 6u32);
+            let (a, b) = if case % 2 == 0 { (1, 4) } else { (1, 2) };
+            let n = rng.random_range(6..15usize);
+            let g = graph(n, &random_edges(&mut rng, n));
+            let part: Vec<u32> = (0..n).map(|_| rng.random_range(0..k)).collect();
+            let w = WEIGHTS[case % 3];
+            let model = Model::Mesh { width, w };
+            let cost = |p: &[u32]| model.cut(&g, p, k as usize);
+            let free: Vec<usize> = (0..n).filter(|&v| part[v] == a || part[v] == b).collect();
+            let best = (0u32..1 << free.len())
+                .map(|mask| {
+                    let mut p = part.clone();
+                    for (i, &v) in free.iter().enumerate() {
+                        p[v] = if mask >> i & 1 == 1 { a } else { b };
+                    }
+                    cost(&p)
+                })
+                .min()
+                .unwrap();
+            let mut members = vec![Vec::new(); k as usize];
+            for (v, &p) in part.iter().enumerate() {
+                members[p as usize].push(v as u32);
+            }
+            let cfg = FlowConfig {
+                region: 1.0,
+                ..FlowConfig::default()
+            };
+            let cap = vec![n as u32; k as usize];
+            let before = cost(&part);
+            match two_way(&g, model, &part, &members, a, b, &cap, &cfg) {
+                Some((gain, moves)) => {
+                    let mut p = part.clone();
+                    for (v, to) in moves {
+                        p[v as usize] = to;
+                    }
+                    assert_eq!(cost(&p), before - gain, "case {case}");
+                    assert_eq!(cost(&p), best, "case {case}");
+                    improved += 1;
+                }
+                None => assert_eq!(before, best, "case {case}: {part:?}"),
+            }
+        }
+        assert!(improved > 100, "only {improved} re-splits gained");
+    }
+
+    /// The hop flows on random nets over a mesh, at zero or one free core per chip: they never raise
+    /// the weighted cost nor its primary figure, report it as recomputed, keep the capacities, and do
+    /// lower it in some cases.
+    #[test]
+    fn hop_flows_never_raise_the_cost_and_count_it_exactly() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut lowered = 0;
+        for case in 0..200 {
+            let width = rng.random_range(1..4u32);
+            let k = width * rng.random_range(1..4u32);
+            let per = rng.random_range(1..6u32);
+            let slack = rng.random_range(0..2u32);
+            let n = (k * per) as usize;
+            let g = graph(n, &random_edges(&mut rng, n));
+            let cap = vec![per + slack; k as usize];
+            let mut part: Vec<u32> = (0..n as u32).map(|v| v % k).collect();
+            let w = WEIGHTS[case % 3];
+            let (hops0, cut0) = (hop_cost(&g, &part, width), g.cut(&part));
+            for region in [0.5, 0.9] {
+                let cfg = FlowConfig {
+                    region,
+                    ..FlowConfig::default()
+                };
+                let stats = refine_hops(&g, &mut part, &cap, width, w, &cfg, &|| false);
+                let cost = w.hops * hop_cost(&g, &part, width) + w.cut * g.cut(&part);
+                assert_eq!(stats.cut_after, cost, "case {case}");
+                assert!(stats.cut_after <= stats.cut_before, "case {case}");
+            }
+            let (hops1, cut1) = (hop_cost(&g, &part, width), g.cut(&part));
+            if w.cut > w.hops {
+                assert!(cut1 <= cut0, "case {case}");
+            } else {
+                assert!(hops1 <= hops0, "case {case}");
+            }
+            lowered += usize::from(w.hops * hops1 + w.cut * cut1 < w.hops * hops0 + w.cut * cut0);
+            assert_fits(&g, &part, &cap, case);
+        }
+        assert!(
+            lowered > 50,
+            "the flows lowered the cost in only {lowered} cases"
         );
     }
 
@@ -1069,11 +1324,7 @@ mod tests {
                 assert_eq!(stats.cut_after, g.cut(&part), "case {case}");
                 assert!(stats.cut_after <= stats.cut_before, "case {case}");
             }
-            let sizes = g.part_sizes(&part, k);
-            assert!(
-                sizes.iter().zip(&cap).all(|(s, c)| s <= c),
-                "case {case}: {sizes:?}"
-            );
+            assert_fits(&g, &part, &cap, case);
         }
     }
 
@@ -1108,11 +1359,7 @@ mod tests {
             if let Some(best) = best {
                 assert!(g.cut(&part) >= best, "case {case}");
             }
-            let sizes = g.part_sizes(&part, k);
-            assert!(
-                sizes.iter().zip(&cap).all(|(s, c)| s <= c),
-                "case {case}: {sizes:?}"
-            );
+            assert_fits(&g, &part, &cap, case);
         }
     }
 }

@@ -16,6 +16,11 @@
 //! unicast turns can take a start away from a low multicast cut. In a build with the cargo feature
 //! `mtkahypar`, Mt-KaHyPar's partition ([`crate::mtkahypar`], `quality` preset) is one more start.
 //!
+//! The winner is mapped onto the chip mesh ([`crate::mapping`]); then, outside multicast, its blocks
+//! move nearer the chips they talk to where that costs no inter-chip traffic: moves and swaps
+//! ([`crate::hops::refine`]) and flows between mesh neighbours with the cut first and the hops second
+//! ([`flow::refine_hops`], [`CUT_HOP_FLOWS`]).
+//!
 //! The unrefined starts stay candidates too, and the winner is chosen by the exact objective in spikes
 //! per timestep (`interchip_spikes`, or `multicast_spikes` under multicast), ties to the earlier
 //! candidate. So the result is never worse than `greedy-interchip` nor than `metis --refine fm` with the
@@ -26,7 +31,7 @@ use snn_graph::{Adjacency, Network};
 use snn_hardware::{ChipId, Topology, TrafficModel};
 use snn_placement::{Nets, Placement};
 
-use crate::flow::{self, FlowConfig};
+use crate::flow::{self, FlowConfig, HopWeights};
 use crate::fm::{self, FmConfig};
 use crate::hops::{self, Metric};
 use crate::hyper::{self, HyperGraph, HYPER_PASSES};
@@ -124,6 +129,27 @@ fn tight(n: usize, caps: &[u32]) -> bool {
     let total: usize = caps.iter().map(|&c| c as usize).sum();
     total.saturating_sub(n) * 100 <= n
 }
+
+/// The flows between mesh neighbours after `--objective hops`'s V-cycles ([`flow::refine_hops`]):
+/// four times the hops plus the cut, the hops never rising. Measured (seed 1; hop-spikes / inter-chip
+/// spikes): on the dense ensemble array (17 x 1) 30,904 / 8,950 before, 29,314 / 9,966 with these
+/// weights, 29,330 / 11,702 on the hops alone (seeds 2 and 3: 28,862 / 9,582 and 31,004 / 10,276,
+/// against 28,862 / 11,410 and 31,330 / 11,748 before); the 25^3 grid (16 x 8) 29,928 -> 29,622
+/// (hops alone 29,628); `gen layered --blocks 16000` 152,929 -> 149,617 (16.2 -> 18.8 s); `gen layered
+/// --blocks 3910` and `gen random --blocks 3900` unchanged (17,597; 25,375 -> 25,371), `gen random
+/// --blocks 16000` 213,605 -> 213,496 in 74 -> 87 s.
+const HOP_FLOWS: HopWeights = HopWeights { hops: 4, cut: 1 };
+
+/// The flows between mesh neighbours after the default's mapping and hop moves: the cut sixteen
+/// times the hops, the cut never rising, so they lower the hops only where that costs no inter-chip
+/// traffic, and sometimes the cut too (a pair of mesh neighbours re-split on its own). Measured (seed
+/// 1, hop-spikes / inter-chip spikes): `gen layered --blocks 3910` 19,951 / 13,343.0 -> 19,687 /
+/// 13,328.7; the 25^3 grid 33,796 / 16,798 -> 33,624 / 16,790; the ensemble array, `gen random` 3,900
+/// and 16,000 and `gen layered --blocks 16000` unchanged, in up to 1.4 s more; weights 4 and 64 gave
+/// the same. On `gen layered --blocks 97983` (766 chips) they took the cut from 644,818 to 642,636 and
+/// the hops from 1,140,393 to 1,135,427, in 5.8 s more (7.9 -> 13.7 s): above [`LARGE`] they are not
+/// run.
+const CUT_HOP_FLOWS: HopWeights = HopWeights { hops: 1, cut: 16 };
 
 /// The default [`Portfolio::cut_anneal`].
 const CUT_ANNEAL: usize = 3_000;
@@ -322,7 +348,8 @@ impl Portfolio {
     /// `--objective hops`: `start`, the chips of `interchip`'s placement without the cut's annealing
     /// (the partition with the least traffic, mapped onto the mesh, then moved where that costs no
     /// inter-chip traffic), is refined on the hop cost itself by V-cycles with annealing at the coarse
-    /// levels and FM ([`hops::vcycles`]), from two seeds in parallel, on the chips `start` uses; and
+    /// levels and FM ([`hops::vcycles`]) and then flows between mesh neighbours ([`HOP_FLOWS`]), from
+    /// two seeds in parallel, on the chips `start` uses; and
     /// each of `others` (GreedyInterchip's chips, mapped, where they were close enough to METIS's
     /// cut to be refined as a start; with the feature `mtkahypar`, Mt-KaHyPar's own mapping onto the
     /// mesh, [`mtk_map`]), from two more seeds on its own chips. The fewest spikes x hops
@@ -366,9 +393,9 @@ impl Portfolio {
         // mesh (2 threads), 1,000 proposals per vertex and 4 cycles gave 21,473 hop-spikes in 6.3 s,
         // 3,000 and 4 cycles 19,540 in 13.5 s (Mt-KaHyPar's mapping: 19,867), 8 cycles no lower.
         let n = g.n().max(1);
-        let (moves, cycles) = match n {
-            0..=SMALL => (HOP_MOVES, 4),
-            _ => ((HOP_MOVES * SMALL / n).max(100), 2),
+        let (moves, cycles, flow_turns, flow_regions) = match n {
+            0..=SMALL => (HOP_MOVES, 4, self.turns, &self.regions[..]),
+            _ => ((HOP_MOVES * SMALL / n).max(100), 2, 1, &self.regions[..1]),
         };
         // Two seeds from `start`, then two from each of `others`.
         let runs: Vec<&Vec<u32>> = [&start, &start]
@@ -392,6 +419,30 @@ impl Portfolio {
                     &self.fm,
                     expired,
                 );
+                // Then flows between mesh neighbours on the hops, with FM after each gain.
+                for _ in 0..flow_turns {
+                    let mut gained = false;
+                    for &region in flow_regions {
+                        let cfg = FlowConfig {
+                            region,
+                            ..self.flow
+                        };
+                        let st =
+                            flow::refine_hops(g, &mut chip, &cap, width, HOP_FLOWS, &cfg, expired);
+                        gained |= st.cut_after < st.cut_before;
+                    }
+                    if !gained || expired() {
+                        break;
+                    }
+                    hops::fm(
+                        g,
+                        &mut chip,
+                        &cap,
+                        Metric::Mesh { width },
+                        &self.fm,
+                        expired,
+                    );
+                }
                 chip
             })
             .collect();
@@ -730,8 +781,26 @@ impl Allocator for Portfolio {
         for &c in &chip {
             used[c as usize] = topo.cores_per_chip();
         }
-        let stats = hops::refine(&g, &mut chip, &used, topo.chips().x);
-        let kept = stats.hops_after < stats.hops_before
+        let width = topo.chips().x;
+        let stats = hops::refine(&g, &mut chip, &used, width);
+        // Then flows between mesh neighbours, the cut first and the hops second, and the moves again;
+        // not above `LARGE` blocks (see `CUT_HOP_FLOWS`).
+        if g.n() <= LARGE {
+            let regions = if g.n() <= SMALL {
+                &self.regions[..]
+            } else {
+                &self.regions[..1]
+            };
+            for &region in regions {
+                let cfg = FlowConfig {
+                    region,
+                    ..self.flow
+                };
+                flow::refine_hops(&g, &mut chip, &used, width, CUT_HOP_FLOWS, &cfg, &expired);
+            }
+            hops::refine(&g, &mut chip, &used, width);
+        }
+        let kept = hops::hop_cost(&g, &chip, width) < stats.hops_before
             && objective(net, &g, &chip, &edges, None) <= before;
         if !kept {
             chip = chips_of(&g, &placed);
