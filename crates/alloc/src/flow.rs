@@ -303,11 +303,8 @@ impl Model<'_> {
         match self {
             _ if p == a || p == b => Some(p),
             Model::Mesh { width, .. } => {
-                let (da, db) = (
-                    Metric::Mesh { width }.dist(p, a),
-                    Metric::Mesh { width }.dist(p, b),
-                );
-                Some(if da < db { a } else { b })
+                let m = Metric::Mesh { width };
+                Some(if m.dist(p, a) < m.dist(p, b) { a } else { b })
             }
             _ => None,
         }

@@ -428,9 +428,11 @@ fn map_parts(board: &Board, q: &Quotient, seed: u64) -> Vec<u32> {
 /// delta 1.24M and 1.19M there. The runs alternate between two starting temperatures: from 0.5, one of
 /// the 98k net's four runs (and, for a partition found there by other refinement, all four) ended no
 /// lower than the swaps; from 0.15 every run gains there, but `gen layered --blocks 16000` (125 chips)
-/// got 182,943 hop-spikes against 178,601. Runs 0 and 2 from 0.5, 1 and 3 from 0.15: the same
-/// placements on the nets of 4,000 and 16,000 blocks but for `gen random --blocks 16000` (267,396 ->
-/// 267,280), and the 98k net's default 1,140,393 -> 1,132,734.
+/// got 182,943 hop-spikes against 178,601. Runs 0 and 2 from 0.5, 1 and 3 from 0.15: the default's
+/// placements the same on the nets of 4,000 and 16,000 blocks but for `gen random --blocks 16000`
+/// (267,396 -> 267,280), and the 98k net's 1,140,393 -> 1,132,734; `--objective hops`, which starts
+/// from the default's mapped chips, 29,646 -> 29,334 on the 25^3 grid and 25,371 -> 25,419 on `gen
+/// random --blocks 3900`.
 const MAP_ANNEAL_TRIES: u64 = 4;
 const MAP_ANNEAL_PER_PAIR: usize = 2_000;
 const MAP_ANNEAL_T0: [f64; 2] = [0.5, 0.15];

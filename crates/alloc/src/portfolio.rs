@@ -171,6 +171,23 @@ fn metis_tries(n: usize) -> u32 {
 }
 
 impl Portfolio {
+    /// The flow refinements a net of `n` blocks gets, one per region: every region up to [`SMALL`]
+    /// blocks, the first above.
+    fn flows(&self, n: usize) -> Vec<FlowConfig> {
+        let regions = if n <= SMALL {
+            &self.regions[..]
+        } else {
+            &self.regions[..1]
+        };
+        regions
+            .iter()
+            .map(|&region| FlowConfig {
+                region,
+                ..self.flow
+            })
+            .collect()
+    }
+
     /// Refines `part` in turns of FM, V-cycles and flows until a turn gains nothing (never raises the
     /// integer cut), then, under multicast, on the multicast cut ([`Portfolio::refine_multicast`]).
     fn refine(
@@ -198,9 +215,9 @@ impl Portfolio {
             _ => self.cut_anneal,
         };
         let (turns, regions, anneal) = match g.n() {
-            0..=SMALL => (self.turns, &self.regions[..], anneal),
-            n if n <= LARGE => (self.turns.min(2), &self.regions[..1], anneal / 10),
-            _ => (1, &self.regions[..1], anneal / 300),
+            0..=SMALL => (self.turns, self.flows(g.n()), anneal),
+            n if n <= LARGE => (self.turns.min(2), self.flows(n), anneal / 10),
+            _ => (1, self.flows(g.n()), anneal / 300),
         };
         for turn in 0..turns {
             if expired() {
@@ -217,12 +234,8 @@ impl Portfolio {
                 &self.fm,
                 expired,
             );
-            for &region in regions {
-                let cfg = FlowConfig {
-                    region,
-                    ..self.flow
-                };
-                flow::refine(g, part, caps, &cfg, expired);
+            for cfg in &regions {
+                flow::refine(g, part, caps, cfg, expired);
             }
             // One V-cycle per turn (the turns repeat it): two gave 13,354 and 8,528 inter-chip spikes on
             // the layered and random nets above against one's 13,343 and 8,523, in 1.3-2x the time.
@@ -394,8 +407,8 @@ impl Portfolio {
         // 3,000 and 4 cycles 19,540 in 13.5 s (Mt-KaHyPar's mapping: 19,867), 8 cycles no lower.
         let n = g.n().max(1);
         let (moves, cycles, flow_turns, flow_regions) = match n {
-            0..=SMALL => (HOP_MOVES, 4, self.turns, &self.regions[..]),
-            _ => ((HOP_MOVES * SMALL / n).max(100), 2, 1, &self.regions[..1]),
+            0..=SMALL => (HOP_MOVES, 4, self.turns, self.flows(n)),
+            _ => ((HOP_MOVES * SMALL / n).max(100), 2, 1, self.flows(n)),
         };
         // Two seeds from `start`, then two from each of `others`.
         let runs: Vec<&Vec<u32>> = [&start, &start]
@@ -422,13 +435,9 @@ impl Portfolio {
                 // Then flows between mesh neighbours on the hops, with FM after each gain.
                 for _ in 0..flow_turns {
                     let mut gained = false;
-                    for &region in flow_regions {
-                        let cfg = FlowConfig {
-                            region,
-                            ..self.flow
-                        };
+                    for cfg in &flow_regions {
                         let st =
-                            flow::refine_hops(g, &mut chip, &cap, width, HOP_FLOWS, &cfg, expired);
+                            flow::refine_hops(g, &mut chip, &cap, width, HOP_FLOWS, cfg, expired);
                         gained |= st.cut_after < st.cut_before;
                     }
                     if !gained || expired() {
@@ -786,17 +795,8 @@ impl Allocator for Portfolio {
         // Then flows between mesh neighbours, the cut first and the hops second, and the moves again;
         // not above `LARGE` blocks (see `CUT_HOP_FLOWS`).
         if g.n() <= LARGE {
-            let regions = if g.n() <= SMALL {
-                &self.regions[..]
-            } else {
-                &self.regions[..1]
-            };
-            for &region in regions {
-                let cfg = FlowConfig {
-                    region,
-                    ..self.flow
-                };
-                flow::refine_hops(&g, &mut chip, &used, width, CUT_HOP_FLOWS, &cfg, &expired);
+            for cfg in &self.flows(g.n()) {
+                flow::refine_hops(&g, &mut chip, &used, width, CUT_HOP_FLOWS, cfg, &expired);
             }
             hops::refine(&g, &mut chip, &used, width);
         }
@@ -811,7 +811,7 @@ impl Allocator for Portfolio {
                 let placed = place_parts(net, topo, &ctx.rules, &g, &greedy, k, self.name(), seed);
                 others.push(chips_of(&g, &placed));
             }
-            let (width, per_chip) = (topo.chips().x, topo.cores_per_chip());
+            let per_chip = topo.cores_per_chip();
             others.extend(mtk_map(&g, n_usable, k, width, per_chip, seed)?);
             return Ok(self.least_hops(net, topo, ctx, &g, chip, others, &edges, &expired));
         }
