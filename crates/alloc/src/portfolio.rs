@@ -151,6 +151,17 @@ const HOP_FLOWS: HopWeights = HopWeights { hops: 4, cut: 1 };
 /// run.
 const CUT_HOP_FLOWS: HopWeights = HopWeights { hops: 1, cut: 16 };
 
+/// The hop runs of the default's recut ([`Portfolio::recut`]): annealing proposals per vertex at each
+/// coarse level and V-cycles, lighter than `--objective hops`'s ([`HOP_MOVES`] and 4), since the cut's
+/// refinement follows and the hops only steer it. The recut, measured (2 threads; inter-chip spikes /
+/// hop-spikes, means over seeds): the dense ensemble array (17 x 1, seeds 0-5) 8,908.3 / 37,211 in
+/// 4.7-5.6 s without it, 8,905.3 / 33,886 in 6.8-9.7 s with it (300 proposals and 4 V-cycles: 8,905.0
+/// / 33,958 in 7.2-8.8 s; 3,000 and 4 the same in 9.4-14.4 s); `gen layered --blocks 3968` (31 full
+/// chips, 4 x 8, seeds 1-3) 14,172 in 6.9-8.3 s without, 13,792 in 13.7-16.0 s with it (the cut's
+/// annealing does it there: without annealing in the recut, no gain; with 300 proposals, 14,127); `gen
+/// random --blocks 3968` (seed 1) unchanged at 8,717.2 in 45.5 s against 20.2 s.
+const RECUT_HOPS: (usize, usize) = (300, 2);
+
 /// The default [`Portfolio::cut_anneal`].
 const CUT_ANNEAL: usize = 3_000;
 
@@ -358,41 +369,72 @@ impl Portfolio {
         );
     }
 
-    /// `--objective hops`: `start`, the chips of `interchip`'s placement without the cut's annealing
-    /// (the partition with the least traffic, mapped onto the mesh, then moved where that costs no
-    /// inter-chip traffic), is refined on the hop cost itself by V-cycles with annealing at the coarse
-    /// levels and FM ([`hops::vcycles`]) and then flows between mesh neighbours ([`HOP_FLOWS`]), from
-    /// two seeds in parallel, on the chips `start` uses; and
-    /// each of `others` (GreedyInterchip's chips, mapped, where they were close enough to METIS's
-    /// cut to be refined as a start; with the feature `mtkahypar`, Mt-KaHyPar's own mapping onto the
-    /// mesh, [`mtk_map`]), from two more seeds on its own chips. The fewest spikes x hops
-    /// (exact, in spikes) of the start and the runs is placed, so the hops are never above those of
-    /// `Portfolio { cut_anneal: 0, .. }` with the same seed. The second start: on the dense ensemble
-    /// array (17 x 1, seeds 1-5) 30,904 / 28,862 / 31,330 / 32,180 / 30,234 hop-spikes against 30,904
-    /// / 33,968 / 31,900 / 32,180 / 33,120 without it (mean 30,702 against 32,414; Mt-KaHyPar's mapping
-    /// 30,132), in 6.5-10.8 s against 4.1-5.6 s; nets where GreedyInterchip starts further behind than
-    /// [`GREEDY_START`] (the generated ones) do not run it. The cut's annealing is left out
-    /// because the hop refinement starts better without it: measured from it, 20,880 / 33,452
-    /// hop-spikes on `gen layered --blocks 3910` (4 x 8 mesh) and the dense ensemble array (17 x 1),
-    /// against 18,850 / 30,904 from the partition before it.
-    /// The inter-chip spikes may rise: blocks move to chips nearer their partners even where that cuts
-    /// an edge, as in Mt-KaHyPar's Steiner-tree mapping.
+    /// The default's candidate where the chips are (almost) full: `chip`, the default's mapped chips,
+    /// refined on the hops as `--objective hops` refines them (two runs of [`Portfolio::hop_runs`],
+    /// lighter: [`RECUT_HOPS`]), each run then refined on the cut again ([`Portfolio::refine`] on the
+    /// chips `used` gives cores) and moved where that costs no inter-chip traffic ([`hops::refine`]),
+    /// the chips staying where the hop refinement put them; the run with the least inter-chip
+    /// traffic, then the fewest hops, is returned. At zero slack the cut's refiners keep to the basin
+    /// of their start and many partitions carry about the same traffic: from the hop refinement's
+    /// placement they reach one that also lies well on the mesh, and sometimes one with less traffic.
     #[allow(clippy::too_many_arguments)]
-    fn least_hops(
+    fn recut(
         &self,
         net: &Network,
         topo: &Topology,
         ctx: &Ctx,
         g: &BlockGraph,
-        start: Vec<u32>,
-        others: Vec<Vec<u32>>,
+        chip: &[u32],
+        used: &[u32],
         edges: &[(u32, u32, f64)],
         expired: &(dyn Fn() -> bool + Sync),
-    ) -> Placement {
+    ) -> Vec<u32> {
         let n_usable = ctx.rules.chips.min(topo.n_chips());
         let width = topo.chips().x;
         let per_chip = topo.cores_per_chip();
         let seed = ctx.seed;
+        let start = chip.to_vec();
+        let runs = self.hop_runs(
+            g,
+            &start,
+            &[],
+            n_usable,
+            per_chip,
+            width,
+            seed,
+            true,
+            expired,
+        );
+        let recut: Vec<(CutHops, Vec<u32>)> = runs
+            .into_par_iter()
+            .map(|mut alt| {
+                self.refine(g, None, &mut alt, used, seed, expired);
+                hops::refine(g, &mut alt, used, width);
+                (cut_hops(net, g, &alt, edges, width), alt)
+            })
+            .collect();
+        // Ties keep the earlier run.
+        recut
+            .into_iter()
+            .reduce(|best, run| if run.0.below(&best.0) { run } else { best })
+            .map_or(start, |(_, alt)| alt)
+    }
+
+    /// The hop refinement's runs (see [`Portfolio::least_hops`]): two seeds from `start`, then two
+    /// from each of `others`, in that order, each on the chips its start uses.
+    #[allow(clippy::too_many_arguments)]
+    fn hop_runs(
+        &self,
+        g: &BlockGraph,
+        start: &Vec<u32>,
+        others: &[Vec<u32>],
+        n_usable: u32,
+        per_chip: u32,
+        width: u32,
+        seed: u64,
+        light: bool,
+        expired: &(dyn Fn() -> bool + Sync),
+    ) -> Vec<Vec<u32>> {
         // Each run keeps to the chips its start uses.
         let cap_of = |chip: &[u32]| {
             let mut cap = vec![0; n_usable as usize];
@@ -401,21 +443,22 @@ impl Portfolio {
             }
             cap
         };
-        let hop_spikes = |chip: &[u32]| edge_cost(edges, chip, Metric::Mesh { width });
         // Effort by size (the annealing dominates): measured on `gen layered --blocks 3910` on a 4 x 8
         // mesh (2 threads), 1,000 proposals per vertex and 4 cycles gave 21,473 hop-spikes in 6.3 s,
         // 3,000 and 4 cycles 19,540 in 13.5 s (Mt-KaHyPar's mapping: 19,867), 8 cycles no lower.
+        // `light` (the recut's runs, see `RECUT_HOPS`) takes fewer of both.
         let n = g.n().max(1);
         let (moves, cycles, flow_turns, flow_regions) = match n {
+            _ if light => (RECUT_HOPS.0, RECUT_HOPS.1, self.turns, self.flows(n)),
             0..=SMALL => (HOP_MOVES, 4, self.turns, self.flows(n)),
             _ => ((HOP_MOVES * SMALL / n).max(100), 2, 1, self.flows(n)),
         };
         // Two seeds from `start`, then two from each of `others`.
-        let runs: Vec<&Vec<u32>> = [&start, &start]
+        let runs: Vec<&Vec<u32>> = [start, start]
             .into_iter()
             .chain(others.iter().flat_map(|s| [s, s]))
             .collect();
-        let refined: Vec<Vec<u32>> = (0..runs.len() as u64)
+        (0..runs.len() as u64)
             .into_par_iter()
             .map(|i| {
                 let mut chip = runs[i as usize].clone();
@@ -454,16 +497,54 @@ impl Portfolio {
                 }
                 chip
             })
-            .collect();
+            .collect()
+    }
+
+    /// `--objective hops`: `start`, the chips of `interchip`'s placement without the cut's annealing
+    /// (the partition with the least traffic, mapped onto the mesh, then moved where that costs no
+    /// inter-chip traffic), is refined on the hop cost itself by V-cycles with annealing at the coarse
+    /// levels and FM ([`hops::vcycles`]) and then flows between mesh neighbours ([`HOP_FLOWS`]), from
+    /// two seeds in parallel, on the chips `start` uses; and
+    /// each of `others` (GreedyInterchip's chips, mapped, where they were close enough to METIS's
+    /// cut to be refined as a start; with the feature `mtkahypar`, Mt-KaHyPar's own mapping onto the
+    /// mesh, [`mtk_map`]), from two more seeds on its own chips. The fewest spikes x hops
+    /// (exact, in spikes) of the start, `recut` (the default's [`Portfolio::recut`], where it ran
+    /// and would replace the start) and the runs is placed, so the hops are never above those of
+    /// `Portfolio { cut_anneal: 0, .. }` with the same seed. The second start: on the dense ensemble
+    /// array (17 x 1, seeds 1-5) 30,904 / 28,862 / 31,330 / 32,180 / 30,234 hop-spikes against 30,904
+    /// / 33,968 / 31,900 / 32,180 / 33,120 without it (mean 30,702 against 32,414; Mt-KaHyPar's mapping
+    /// 30,132), in 6.5-10.8 s against 4.1-5.6 s; nets where GreedyInterchip starts further behind than
+    /// [`GREEDY_START`] (the generated ones) do not run it. The cut's annealing is left out
+    /// because the hop refinement starts better without it: measured from it, 20,880 / 33,452
+    /// hop-spikes on `gen layered --blocks 3910` (4 x 8 mesh) and the dense ensemble array (17 x 1),
+    /// against 18,850 / 30,904 from the partition before it.
+    /// The inter-chip spikes may rise: blocks move to chips nearer their partners even where that cuts
+    /// an edge, as in Mt-KaHyPar's Steiner-tree mapping.
+    #[allow(clippy::too_many_arguments)]
+    fn least_hops(
+        &self,
+        net: &Network,
+        topo: &Topology,
+        ctx: &Ctx,
+        g: &BlockGraph,
+        start: Vec<u32>,
+        others: Vec<Vec<u32>>,
+        recut: Option<Vec<u32>>,
+        edges: &[(u32, u32, f64)],
+        expired: &(dyn Fn() -> bool + Sync),
+    ) -> Placement {
+        let n_usable = ctx.rules.chips.min(topo.n_chips());
+        let width = topo.chips().x;
+        let per_chip = topo.cores_per_chip();
+        let seed = ctx.seed;
+        let hop_spikes = |chip: &[u32]| edge_cost(edges, chip, Metric::Mesh { width });
+        let refined = self.hop_runs(
+            g, &start, &others, n_usable, per_chip, width, seed, false, expired,
+        );
         // Ties keep the earlier: the start (`interchip`'s chips), then the seeds in order. A refined
         // assignment may empty a chip (fewer chips, fine), except under `--spread`, which uses them all.
-        let chips_used = |chip: &[u32]| {
-            let mut used = vec![false; n_usable as usize];
-            chip.iter().for_each(|&c| used[c as usize] = true);
-            used.iter().filter(|&&u| u).count()
-        };
         let mut best = (hop_spikes(&start), &start);
-        for chip in &refined {
+        for chip in recut.iter().chain(&refined) {
             let cost = hop_spikes(chip);
             if cost < best.0 && (!ctx.spread || chips_used(chip) == chips_used(&start)) {
                 best = (cost, chip);
@@ -471,6 +552,37 @@ impl Portfolio {
         }
         place_parts_on_chips(net, topo, g, best.1, n_usable, self.name(), seed)
     }
+}
+
+/// A placement's exact inter-chip spikes (unicast) and its hops in the graph's units, compared in
+/// that order ([`CutHops::below`]).
+struct CutHops(f64, i64);
+
+impl CutHops {
+    /// Fewer inter-chip spikes, or as many and fewer hops.
+    fn below(&self, other: &CutHops) -> bool {
+        self.0 < other.0 || (self.0 == other.0 && self.1 < other.1)
+    }
+}
+
+/// [`CutHops`] of `chip` on a mesh `width` chips wide.
+fn cut_hops(
+    net: &Network,
+    g: &BlockGraph,
+    chip: &[u32],
+    edges: &[(u32, u32, f64)],
+    width: u32,
+) -> CutHops {
+    let cut = objective(net, g, chip, edges, None);
+    CutHops(cut, hops::hop_cost(g, chip, width))
+}
+
+/// How many distinct chips `chip` uses.
+fn chips_used(chip: &[u32]) -> usize {
+    let mut used: Vec<u32> = chip.to_vec();
+    used.sort_unstable();
+    used.dedup();
+    used.len()
 }
 
 /// The chip of each vertex of `g` in `placed` (0 for a block without one: none, as `g` holds only
@@ -704,7 +816,9 @@ impl Allocator for Portfolio {
         // Almost no free core: more METIS tries as starts (see `TIGHT_STARTS`; for the inter-chip
         // spikes only).
         let cut_only = h.is_none() && self.objective == Objective::Interchip;
-        if cut_only && g.n() <= SMALL && tight(g.n(), &caps) {
+        // Unicast, up to `SMALL` blocks, almost no free core: see `TIGHT_STARTS` and `Portfolio::recut`.
+        let tight_unicast = h.is_none() && g.n() <= SMALL && tight(g.n(), &caps);
+        if cut_only && tight_unicast {
             let mut order: Vec<usize> = (0..tries.len()).collect();
             // Stable: ties keep the tries' order.
             order.sort_by_key(|&i| tries[i].0);
@@ -805,6 +919,28 @@ impl Allocator for Portfolio {
         if !kept {
             chip = chips_of(&g, &placed);
         }
+        // Almost no free core: one more candidate, the cut refined again from the hop refinement's
+        // placement (see `Portfolio::recut`), kept where it has less inter-chip traffic, or as little
+        // and fewer hops; `--objective hops` keeps it as a candidate, so that its hops are never above
+        // the default's.
+        let recut = tight_unicast
+            .then(|| self.recut(net, topo, ctx, &g, &chip, &used, &edges, &expired))
+            .filter(|alt| {
+                cut_hops(net, &g, alt, &edges, width).below(&cut_hops(net, &g, &chip, &edges, width))
+                    // `--spread` uses every chip: the hop runs may have emptied one.
+                    && (!spread || chips_used(alt) == chips_used(&chip))
+            });
+        if let (Objective::Interchip, Some(alt)) = (self.objective, &recut) {
+            return Ok(place_parts_on_chips(
+                net,
+                topo,
+                &g,
+                alt,
+                n_usable,
+                self.name(),
+                ctx.seed,
+            ));
+        }
         if self.objective == Objective::Hops {
             let mut others = Vec::new();
             if greedy_refined {
@@ -813,7 +949,8 @@ impl Allocator for Portfolio {
             }
             let per_chip = topo.cores_per_chip();
             others.extend(mtk_map(&g, n_usable, k, width, per_chip, seed)?);
-            return Ok(self.least_hops(net, topo, ctx, &g, chip, others, &edges, &expired));
+            let hops = self.least_hops(net, topo, ctx, &g, chip, others, recut, &edges, &expired);
+            return Ok(hops);
         }
         if !kept {
             return Ok(placed);
