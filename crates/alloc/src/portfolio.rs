@@ -159,7 +159,14 @@ const CUT_HOP_FLOWS: HopWeights = HopWeights { hops: 1, cut: 16 };
 /// / 33,958 in 7.2-8.8 s; 3,000 and 4 the same in 9.4-14.4 s); `gen layered --blocks 3968` (31 full
 /// chips, 4 x 8, seeds 1-3) 14,172 in 6.9-8.3 s without, 13,792 in 13.7-16.0 s with it (the cut's
 /// annealing does it there: without annealing in the recut, no gain; with 300 proposals, 14,127); `gen
-/// random --blocks 3968` (seed 1) unchanged at 8,717.2 in 45.5 s against 20.2 s.
+/// random --blocks 3968` (seed 1) unchanged at 8,717.2 in 45.5 s against 20.2 s. Above [`SMALL`]
+/// blocks the hop runs have no flows (with them the recut of `gen layered --blocks 16000` took twice as
+/// long) and the recut runs only up to [`LARGE`] blocks where few pairs of chips exchange traffic
+/// ([`few_pairs`]): `gen layered --blocks 16000` (125 chips, at most 1% free; seeds 1 / 2) 105,097.7 /
+/// 105,746.1 -> 104,216.5 / 103,524.0 inter-chip spikes, hop-spikes 178,601 / 192,633 -> 172,878 /
+/// 207,258, in 10.2-11.6 s against 4.5-5.5 s; the 25^3 grid (123 chips) unchanged in 5.5 s against 2.8
+/// s; `gen random --blocks 16000` (every pair of chips) not run; on the 98k net (766 chips) the recut
+/// took 200 s and gave 652,910 against 644,820.
 const RECUT_HOPS: (usize, usize) = (300, 2);
 
 /// The default [`Portfolio::cut_anneal`].
@@ -369,7 +376,8 @@ impl Portfolio {
         );
     }
 
-    /// The default's candidate where the chips are (almost) full: `chip`, the default's mapped chips,
+    /// The default's candidate where the chips are (almost) full (up to [`SMALL`] blocks; up to
+    /// [`LARGE`] where few pairs of chips exchange traffic): `chip`, the default's mapped chips,
     /// refined on the hops as `--objective hops` refines them (two runs of [`Portfolio::hop_runs`],
     /// lighter: [`RECUT_HOPS`]), each run then refined on the cut again ([`Portfolio::refine`] on the
     /// chips `used` gives cores) and moved where that costs no inter-chip traffic ([`hops::refine`]),
@@ -446,10 +454,13 @@ impl Portfolio {
         // Effort by size (the annealing dominates): measured on `gen layered --blocks 3910` on a 4 x 8
         // mesh (2 threads), 1,000 proposals per vertex and 4 cycles gave 21,473 hop-spikes in 6.3 s,
         // 3,000 and 4 cycles 19,540 in 13.5 s (Mt-KaHyPar's mapping: 19,867), 8 cycles no lower.
-        // `light` (the recut's runs, see `RECUT_HOPS`) takes fewer of both.
+        // `light` (the recut's runs, see `RECUT_HOPS`) takes fewer of both, and no flows above `SMALL`.
         let n = g.n().max(1);
         let (moves, cycles, flow_turns, flow_regions) = match n {
-            _ if light => (RECUT_HOPS.0, RECUT_HOPS.1, self.turns, self.flows(n)),
+            _ if light => {
+                let flow_turns = if n <= SMALL { self.turns } else { 0 };
+                (RECUT_HOPS.0, RECUT_HOPS.1, flow_turns, self.flows(n))
+            }
             0..=SMALL => (HOP_MOVES, 4, self.turns, self.flows(n)),
             _ => ((HOP_MOVES * SMALL / n).max(100), 2, 1, self.flows(n)),
         };
@@ -816,9 +827,9 @@ impl Allocator for Portfolio {
         // Almost no free core: more METIS tries as starts (see `TIGHT_STARTS`; for the inter-chip
         // spikes only).
         let cut_only = h.is_none() && self.objective == Objective::Interchip;
-        // Unicast, up to `SMALL` blocks, almost no free core: see `TIGHT_STARTS` and `Portfolio::recut`.
-        let tight_unicast = h.is_none() && g.n() <= SMALL && tight(g.n(), &caps);
-        if cut_only && tight_unicast {
+        // Unicast, almost no free core: see `TIGHT_STARTS` (up to `SMALL` blocks) and `Portfolio::recut`.
+        let tight_unicast = h.is_none() && tight(g.n(), &caps);
+        if cut_only && tight_unicast && g.n() <= SMALL {
             let mut order: Vec<usize> = (0..tries.len()).collect();
             // Stable: ties keep the tries' order.
             order.sort_by_key(|&i| tries[i].0);
@@ -923,7 +934,13 @@ impl Allocator for Portfolio {
         // placement (see `Portfolio::recut`), kept where it has less inter-chip traffic, or as little
         // and fewer hops; `--objective hops` keeps it as a candidate, so that its hops are never above
         // the default's.
-        let recut = tight_unicast
+        // Up to `LARGE` blocks where few pairs of chips exchange traffic (see `RECUT_HOPS`).
+        let recut_here = match g.n() {
+            0..=SMALL => true,
+            n if n <= LARGE => few_pairs(&g, &chip, caps.len()),
+            _ => false,
+        };
+        let recut = (tight_unicast && recut_here)
             .then(|| self.recut(net, topo, ctx, &g, &chip, &used, &edges, &expired))
             .filter(|alt| {
                 cut_hops(net, &g, alt, &edges, width).below(&cut_hops(net, &g, &chip, &edges, width))
