@@ -161,12 +161,13 @@ const CUT_HOP_FLOWS: HopWeights = HopWeights { hops: 1, cut: 16 };
 /// annealing does it there: without annealing in the recut, no gain; with 300 proposals, 14,127); `gen
 /// random --blocks 3968` (seed 1) unchanged at 8,717.2 in 45.5 s against 20.2 s. Above [`SMALL`]
 /// blocks the hop runs have no flows (with them the recut of `gen layered --blocks 16000` took twice as
-/// long) and the recut runs only up to [`LARGE`] blocks where few pairs of chips exchange traffic
-/// ([`few_pairs`]): `gen layered --blocks 16000` (125 chips, at most 1% free; seeds 1 / 2) 105,097.7 /
-/// 105,746.1 -> 104,216.5 / 103,524.0 inter-chip spikes, hop-spikes 178,601 / 192,633 -> 172,878 /
-/// 207,258, in 10.2-11.6 s against 4.5-5.5 s; the 25^3 grid (123 chips) unchanged in 5.5 s against 2.8
-/// s; `gen random --blocks 16000` (every pair of chips) not run; on the 98k net (766 chips) the recut
-/// took 200 s and gave 652,910 against 644,820.
+/// long), there are four of them, and the recut runs only up to [`LARGE`] blocks where few pairs of
+/// chips exchange traffic ([`few_pairs`]): `gen layered --blocks 16000` (125 chips, at most 1% free;
+/// seeds 1 / 2) 105,097.7 / 105,746.1 -> 103,433.1 / 102,946.3 inter-chip spikes (two runs: 104,216.5
+/// / 103,524.0 in 10.2-11.6 s), hop-spikes 178,601 / 192,633 -> 174,627 / 208,897, in 14.4-14.6 s
+/// against 4.5-5.5 s; the 25^3 grid (123 chips) unchanged in 6.1 s against 2.8 s; `gen random --blocks
+/// 16000` (every pair of chips) not run; on the 98k net (766 chips) the recut took 200 s and gave
+/// 652,910 against 644,820.
 const RECUT_HOPS: (usize, usize) = (300, 2);
 
 /// The default [`Portfolio::cut_anneal`].
@@ -379,7 +380,7 @@ impl Portfolio {
     /// The default's candidate where the chips are (almost) full (up to [`SMALL`] blocks; up to
     /// [`LARGE`] where few pairs of chips exchange traffic): `chip`, the default's mapped chips,
     /// refined on the hops as `--objective hops` refines them (two runs of [`Portfolio::hop_runs`],
-    /// lighter: [`RECUT_HOPS`]), each run then refined on the cut again ([`Portfolio::refine`] on the
+    /// four above [`SMALL`], lighter: [`RECUT_HOPS`]), each run then refined on the cut again ([`Portfolio::refine`] on the
     /// chips `used` gives cores) and moved where that costs no inter-chip traffic ([`hops::refine`]),
     /// the chips staying where the hop refinement put them; the run with the least inter-chip
     /// traffic, then the fewest hops, is returned. At zero slack the cut's refiners keep to the basin
@@ -402,16 +403,14 @@ impl Portfolio {
         let per_chip = topo.cores_per_chip();
         let seed = ctx.seed;
         let start = chip.to_vec();
+        // Above `SMALL` the runs have no flows: four of them (see `RECUT_HOPS`).
+        let more = if g.n() > SMALL {
+            vec![start.clone()]
+        } else {
+            Vec::new()
+        };
         let runs = self.hop_runs(
-            g,
-            &start,
-            &[],
-            n_usable,
-            per_chip,
-            width,
-            seed,
-            true,
-            expired,
+            g, &start, &more, n_usable, per_chip, width, seed, true, expired,
         );
         let recut: Vec<(CutHops, Vec<u32>)> = runs
             .into_par_iter()
