@@ -233,10 +233,11 @@ impl Portfolio {
             Objective::Hops => 0,
             _ => self.cut_anneal,
         };
-        let (turns, regions, anneal) = match g.n() {
-            0..=SMALL => (self.turns, self.flows(g.n()), anneal),
-            n if n <= LARGE => (self.turns.min(2), self.flows(n), anneal / 10),
-            _ => (1, self.flows(g.n()), anneal / 300),
+        let regions = self.flows(g.n());
+        let (turns, anneal) = match g.n() {
+            0..=SMALL => (self.turns, anneal),
+            n if n <= LARGE => (self.turns.min(2), anneal / 10),
+            _ => (1, anneal / 300),
         };
         for turn in 0..turns {
             if expired() {
@@ -398,10 +399,7 @@ impl Portfolio {
         edges: &[(u32, u32, f64)],
         expired: &(dyn Fn() -> bool + Sync),
     ) -> Vec<u32> {
-        let n_usable = ctx.rules.chips.min(topo.n_chips());
         let width = topo.chips().x;
-        let per_chip = topo.cores_per_chip();
-        let seed = ctx.seed;
         let start = chip.to_vec();
         // Above `SMALL` the runs have no flows: four of them (see `RECUT_HOPS`).
         let more = if g.n() > SMALL {
@@ -409,13 +407,11 @@ impl Portfolio {
         } else {
             Vec::new()
         };
-        let runs = self.hop_runs(
-            g, &start, &more, n_usable, per_chip, width, seed, true, expired,
-        );
+        let runs = self.hop_runs(g, topo, ctx, &start, &more, true, expired);
         let recut: Vec<(CutHops, Vec<u32>)> = runs
             .into_par_iter()
             .map(|mut alt| {
-                self.refine(g, None, &mut alt, used, seed, expired);
+                self.refine(g, None, &mut alt, used, ctx.seed, expired);
                 hops::refine(g, &mut alt, used, width);
                 (cut_hops(net, g, &alt, edges, width), alt)
             })
@@ -433,15 +429,15 @@ impl Portfolio {
     fn hop_runs(
         &self,
         g: &BlockGraph,
+        topo: &Topology,
+        ctx: &Ctx,
         start: &Vec<u32>,
         others: &[Vec<u32>],
-        n_usable: u32,
-        per_chip: u32,
-        width: u32,
-        seed: u64,
         light: bool,
         expired: &(dyn Fn() -> bool + Sync),
     ) -> Vec<Vec<u32>> {
+        let n_usable = ctx.rules.chips.min(topo.n_chips());
+        let (width, per_chip, seed) = (topo.chips().x, topo.cores_per_chip(), ctx.seed);
         // Each run keeps to the chips its start uses.
         let cap_of = |chip: &[u32]| {
             let mut cap = vec![0; n_usable as usize];
@@ -455,13 +451,14 @@ impl Portfolio {
         // 3,000 and 4 cycles 19,540 in 13.5 s (Mt-KaHyPar's mapping: 19,867), 8 cycles no lower.
         // `light` (the recut's runs, see `RECUT_HOPS`) takes fewer of both, and no flows above `SMALL`.
         let n = g.n().max(1);
-        let (moves, cycles, flow_turns, flow_regions) = match n {
+        let flow_regions = self.flows(n);
+        let (moves, cycles, flow_turns) = match n {
             _ if light => {
                 let flow_turns = if n <= SMALL { self.turns } else { 0 };
-                (RECUT_HOPS.0, RECUT_HOPS.1, flow_turns, self.flows(n))
+                (RECUT_HOPS.0, RECUT_HOPS.1, flow_turns)
             }
-            0..=SMALL => (HOP_MOVES, 4, self.turns, self.flows(n)),
-            _ => ((HOP_MOVES * SMALL / n).max(100), 2, 1, self.flows(n)),
+            0..=SMALL => (HOP_MOVES, 4, self.turns),
+            _ => ((HOP_MOVES * SMALL / n).max(100), 2, 1),
         };
         // Two seeds from `start`, then two from each of `others`.
         let runs: Vec<&Vec<u32>> = [start, start]
@@ -545,12 +542,8 @@ impl Portfolio {
     ) -> Placement {
         let n_usable = ctx.rules.chips.min(topo.n_chips());
         let width = topo.chips().x;
-        let per_chip = topo.cores_per_chip();
-        let seed = ctx.seed;
         let hop_spikes = |chip: &[u32]| edge_cost(edges, chip, Metric::Mesh { width });
-        let refined = self.hop_runs(
-            g, &start, &others, n_usable, per_chip, width, seed, false, expired,
-        );
+        let refined = self.hop_runs(g, topo, ctx, &start, &others, false, expired);
         // Ties keep the earlier: the start (`interchip`'s chips), then the seeds in order. A refined
         // assignment may empty a chip (fewer chips, fine), except under `--spread`, which uses them all.
         let mut best = (hop_spikes(&start), &start);
@@ -560,7 +553,7 @@ impl Portfolio {
                 best = (cost, chip);
             }
         }
-        place_parts_on_chips(net, topo, g, best.1, n_usable, self.name(), seed)
+        place_parts_on_chips(net, topo, g, best.1, n_usable, self.name(), ctx.seed)
     }
 }
 
@@ -934,12 +927,12 @@ impl Allocator for Portfolio {
         // and fewer hops; `--objective hops` keeps it as a candidate, so that its hops are never above
         // the default's.
         // Up to `LARGE` blocks where few pairs of chips exchange traffic (see `RECUT_HOPS`).
-        let recut_here = match g.n() {
+        let recut_here = || match g.n() {
             0..=SMALL => true,
             n if n <= LARGE => few_pairs(&g, &chip, caps.len()),
             _ => false,
         };
-        let recut = (tight_unicast && recut_here)
+        let recut = (tight_unicast && recut_here())
             .then(|| self.recut(net, topo, ctx, &g, &chip, &used, &edges, &expired))
             .filter(|alt| {
                 cut_hops(net, &g, alt, &edges, width).below(&cut_hops(net, &g, &chip, &edges, width))
