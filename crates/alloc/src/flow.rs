@@ -150,20 +150,16 @@ impl Network {
                 return added;
             }
             next.fill(0);
-            loop {
-                let pushed = self.blocking_path(s, t, &level, &mut next);
-                if pushed == 0 {
-                    break;
-                }
-                added += pushed;
-            }
+            added += self.blocking_flow(s, t, &level, &mut next);
         }
     }
 
-    /// One augmenting path in the level graph (iterative depth-first search), or 0.
-    fn blocking_path(&mut self, s: usize, t: usize, level: &[u32], next: &mut [usize]) -> i64 {
+    /// A blocking flow in the level graph (iterative depth-first search that keeps its path up to the
+    /// first arc an augmentation saturates, as Dinic's algorithm does); returns how much it pushed.
+    fn blocking_flow(&mut self, s: usize, t: usize, level: &[u32], next: &mut [usize]) -> i64 {
         let mut path: Vec<u32> = Vec::new();
         let mut v = s;
+        let mut pushed = 0;
         loop {
             if v == t {
                 let push = path.iter().map(|&a| self.residual(a)).min().unwrap_or(0);
@@ -171,7 +167,16 @@ impl Network {
                     self.flow[a as usize] += push;
                     self.flow[(a ^ 1) as usize] -= push;
                 }
-                return push;
+                pushed += push;
+                // Back to the tail of the first arc the push saturated (its `next` still points at
+                // that arc, which the search below now skips).
+                let first = path
+                    .iter()
+                    .position(|&a| self.residual(a) == 0)
+                    .unwrap_or(0);
+                path.truncate(first);
+                v = path.last().map_or(s, |&a| self.to[a as usize] as usize);
+                continue;
             }
             let mut advanced = false;
             while next[v] < self.out[v].len() {
@@ -187,7 +192,7 @@ impl Network {
             }
             if !advanced {
                 // Dead end: retreat and skip the arc that led here.
-                let Some(a) = path.pop() else { return 0 };
+                let Some(a) = path.pop() else { return pushed };
                 v = self.to[(a ^ 1) as usize] as usize;
                 next[v] += 1;
             }

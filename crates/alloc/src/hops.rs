@@ -239,15 +239,32 @@ fn hop_gain(
     moved: Option<(usize, u32)>,
 ) -> i64 {
     let from = chip[v];
-    let mut gain = 0;
-    for (u, w) in g.neighbors(v) {
-        let c = match moved {
-            Some((m, at)) if m == u => at,
-            _ => chip[u],
-        };
-        gain += w * (metric.dist(from, c) - metric.dist(to, c));
+    let at = |u: usize| match moved {
+        Some((m, at)) if m == u => at,
+        _ => chip[u],
+    };
+    // `Metric::dist` unrolled, the mover's coordinates computed once (this is the annealing's inner
+    // loop: a quarter of the default's time on `gen layered --blocks 16000`).
+    match metric {
+        // dist(from, c) - dist(to, c) = [c == to] - [c == from].
+        Metric::Cut => g
+            .neighbors(v)
+            .map(|(u, w)| {
+                let c = at(u);
+                w * (i64::from(c == to) - i64::from(c == from))
+            })
+            .sum(),
+        Metric::Mesh { width } => {
+            let xy = |c: u32| ((c % width) as i64, (c / width) as i64);
+            let ((fx, fy), (tx, ty)) = (xy(from), xy(to));
+            g.neighbors(v)
+                .map(|(u, w)| {
+                    let (cx, cy) = xy(at(u));
+                    w * ((fx - cx).abs() + (fy - cy).abs() - (tx - cx).abs() - (ty - cy).abs())
+                })
+                .sum()
+        }
     }
-    gain
 }
 
 /// The chips a move of `v` may aim at: those its neighbours sit on and the mesh neighbours of its own

@@ -168,7 +168,14 @@ const CUT_HOP_FLOWS: HopWeights = HopWeights { hops: 1, cut: 16 };
 /// against 4.5-5.5 s; the 25^3 grid (123 chips) unchanged in 6.1 s against 2.8 s; `gen random --blocks
 /// 16000` (every pair of chips) not run; on the 98k net (766 chips) the recut took 200 s and gave
 /// 652,910 against 644,820.
-const RECUT_HOPS: (usize, usize) = (300, 2);
+/// Above [`SMALL`] one V-cycle (the third figure), since the refinement there now flows at both region
+/// sizes where few pairs of chips exchange traffic (see `Portfolio::refine`): `gen layered --blocks
+/// 16000` seeds 1-5, 101,617 / 101,030 / 101,805 / 101,979 / 101,249 inter-chip spikes (mean 101,536)
+/// in 24-25 s, against 101,887 / 100,612 / 102,836 / 102,091 / 102,344 (mean 101,954) in 25-31 s with
+/// two (hop runs 4.3 s against 9 s); 100 proposals and two cycles mean 102,032 over seeds 1-3, 1,000
+/// and one 100,974 in 33-36 s (a slower day than the figures above: the same build took 19-25 s where
+/// it took 14.5 s).
+const RECUT_HOPS: (usize, usize, usize) = (300, 2, 1);
 
 /// The default [`Portfolio::cut_anneal`].
 const CUT_ANNEAL: usize = 3_000;
@@ -190,10 +197,9 @@ fn metis_tries(n: usize) -> u32 {
 }
 
 impl Portfolio {
-    /// The flow refinements a net of `n` blocks gets, one per region: every region up to [`SMALL`]
-    /// blocks, the first above.
-    fn flows(&self, n: usize) -> Vec<FlowConfig> {
-        let regions = if n <= SMALL {
+    /// The flow refinements, one per region: every region where `all`, else the first.
+    fn flows(&self, all: bool) -> Vec<FlowConfig> {
+        let regions = if all {
             &self.regions[..]
         } else {
             &self.regions[..1]
@@ -233,7 +239,20 @@ impl Portfolio {
             Objective::Hops => 0,
             _ => self.cut_anneal,
         };
-        let regions = self.flows(g.n());
+        // Every region up to `SMALL` blocks, and up to `LARGE` where few pairs of chips exchange
+        // traffic ([`few_pairs`]), else the first. Measured (seed 1, 2 threads, with the recut's one
+        // V-cycle above `SMALL`, see `RECUT_HOPS`): `gen layered --blocks 16000` (125 chips, at most 1%
+        // free) 103,433.1 -> 101,616.7 inter-chip spikes (seeds 1-5: mean 103,086 -> 101,536; Mt-KaHyPar
+        // QUALITY 101,886.1), the first turn alone 34.91e9 -> 34.52e9 in the graph's units; the 25^3
+        // grid 16,790 / 33,624 hop-spikes -> 16,784 / 33,530 in 9.2 -> 10.7 s; `gen random --blocks
+        // 16000` (every pair of chips) not run. On the 98k net (above `LARGE`) both regions took the
+        // cut from 644,820 to 638,842 (1.012 of Mt-KaHyPar) but the time from 15.3 to 21.7 s, where
+        // it is already about 12x the time of reading the net and placing it with `greedy`: one there.
+        let regions = self.flows(match g.n() {
+            0..=SMALL => true,
+            n if n <= LARGE => few_pairs(g, part, used_chips(caps)),
+            _ => false,
+        });
         let (turns, anneal) = match g.n() {
             0..=SMALL => (self.turns, anneal),
             n if n <= LARGE => (self.turns.min(2), anneal / 10),
@@ -401,7 +420,7 @@ impl Portfolio {
     ) -> Vec<u32> {
         let width = topo.chips().x;
         let start = chip.to_vec();
-        // Above `SMALL` the runs have no flows: four of them (see `RECUT_HOPS`).
+        // Above `SMALL` the runs have no flows and one V-cycle: four of them (see `RECUT_HOPS`).
         let more = if g.n() > SMALL {
             vec![start.clone()]
         } else {
@@ -449,13 +468,18 @@ impl Portfolio {
         // Effort by size (the annealing dominates): measured on `gen layered --blocks 3910` on a 4 x 8
         // mesh (2 threads), 1,000 proposals per vertex and 4 cycles gave 21,473 hop-spikes in 6.3 s,
         // 3,000 and 4 cycles 19,540 in 13.5 s (Mt-KaHyPar's mapping: 19,867), 8 cycles no lower.
-        // `light` (the recut's runs, see `RECUT_HOPS`) takes fewer of both, and no flows above `SMALL`.
+        // `light` (the recut's runs, see `RECUT_HOPS`) takes fewer of both, and no flows and one
+        // V-cycle above `SMALL`.
         let n = g.n().max(1);
-        let flow_regions = self.flows(n);
+        let flow_regions = self.flows(n <= SMALL);
         let (moves, cycles, flow_turns) = match n {
             _ if light => {
-                let flow_turns = if n <= SMALL { self.turns } else { 0 };
-                (RECUT_HOPS.0, RECUT_HOPS.1, flow_turns)
+                let (flow_turns, cycles) = if n <= SMALL {
+                    (self.turns, RECUT_HOPS.1)
+                } else {
+                    (0, RECUT_HOPS.2)
+                };
+                (RECUT_HOPS.0, cycles, flow_turns)
             }
             0..=SMALL => (HOP_MOVES, 4, self.turns),
             _ => ((HOP_MOVES * SMALL / n).max(100), 2, 1),
@@ -578,6 +602,11 @@ fn cut_hops(
 ) -> CutHops {
     let cut = objective(net, g, chip, edges, None);
     CutHops(cut, hops::hop_cost(g, chip, width))
+}
+
+/// How many chips of `caps` have a core.
+fn used_chips(caps: &[u32]) -> usize {
+    caps.iter().filter(|&&c| c > 0).count()
 }
 
 /// How many distinct chips `chip` uses.
@@ -912,7 +941,7 @@ impl Allocator for Portfolio {
         // Then flows between mesh neighbours, the cut first and the hops second, and the moves again;
         // not above `LARGE` blocks (see `CUT_HOP_FLOWS`).
         if g.n() <= LARGE {
-            for cfg in &self.flows(g.n()) {
+            for cfg in &self.flows(g.n() <= SMALL) {
                 flow::refine_hops(&g, &mut chip, &used, width, CUT_HOP_FLOWS, cfg, &expired);
             }
             hops::refine(&g, &mut chip, &used, width);
