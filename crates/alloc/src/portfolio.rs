@@ -244,15 +244,21 @@ impl Portfolio {
         // V-cycle above `SMALL`, see `RECUT_HOPS`): `gen layered --blocks 16000` (125 chips, at most 1%
         // free) 103,433.1 -> 101,616.7 inter-chip spikes (seeds 1-5: mean 103,086 -> 101,536; Mt-KaHyPar
         // QUALITY 101,886.1), the first turn alone 34.91e9 -> 34.52e9 in the graph's units; the 25^3
-        // grid 16,790 / 33,624 hop-spikes -> 16,784 / 33,530 in 9.2 -> 10.7 s; `gen random --blocks
-        // 16000` (every pair of chips) not run. On the 98k net (above `LARGE`) both regions took the
+        // grid 16,790 / 33,624 hop-spikes -> 16,784 / 33,530 in 9.2 -> 10.7 s; under multicast `gen
+        // layered --blocks 16000` 80,200.5 -> 78,844.4 multicast spikes in 24.6 -> 27.8 s; `gen random
+        // --blocks 16000` (every pair of chips) not run. On the 98k net (above `LARGE`) both regions took the
         // cut from 644,820 to 638,842 (1.012 of Mt-KaHyPar) but the time from 15.3 to 21.7 s, where
         // it is already about 12x the time of reading the net and placing it with `greedy`: one there.
-        let regions = self.flows(match g.n() {
+        // Not for `--objective hops`, whose hop refinement started worse from there: 149,419 / 149,799
+        // hop-spikes -> 150,184 / 152,483 on `gen layered --blocks 16000` (seeds 1 / 2).
+        let all_regions = match g.n() {
             0..=SMALL => true,
-            n if n <= LARGE => few_pairs(g, part, used_chips(caps)),
+            n if n <= LARGE && self.objective == Objective::Interchip => {
+                few_pairs(g, part, used_chips(caps))
+            }
             _ => false,
-        });
+        };
+        let regions = self.flows(all_regions);
         let (turns, anneal) = match g.n() {
             0..=SMALL => (self.turns, anneal),
             n if n <= LARGE => (self.turns.min(2), anneal / 10),
