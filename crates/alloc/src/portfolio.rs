@@ -161,7 +161,7 @@ const CUT_HOP_FLOWS: HopWeights = HopWeights { hops: 1, cut: 16 };
 /// annealing does it there: without annealing in the recut, no gain; with 300 proposals, 14,127); `gen
 /// random --blocks 3968` (seed 1) unchanged at 8,717.2 in 45.5 s against 20.2 s. Above [`SMALL`]
 /// blocks the hop runs have no flows (with them the recut of `gen layered --blocks 16000` took twice as
-/// long), there are four of them, and the recut runs only up to [`LARGE`] blocks where few pairs of
+/// long), there were four of them (now two rounds of two: [`RECUT_ROUNDS`]), and the recut runs only up to [`LARGE`] blocks where few pairs of
 /// chips exchange traffic ([`few_pairs`]): `gen layered --blocks 16000` (125 chips, at most 1% free;
 /// seeds 1 / 2) 105,097.7 / 105,746.1 -> 103,433.1 / 102,946.3 inter-chip spikes (two runs: 104,216.5
 /// / 103,524.0 in 10.2-11.6 s), hop-spikes 178,601 / 192,633 -> 174,627 / 208,897, in 14.4-14.6 s
@@ -176,6 +176,14 @@ const CUT_HOP_FLOWS: HopWeights = HopWeights { hops: 1, cut: 16 };
 /// and one 100,974 in 33-36 s (a slower day than the figures above: the same build took 19-25 s where
 /// it took 14.5 s).
 const RECUT_HOPS: (usize, usize, usize) = (300, 2, 1);
+
+/// Rounds of the recut above [`SMALL`] blocks ([`Portfolio::recut`]): two hop runs and the cut's
+/// refinement of each, the next round starting from the best so far (an iterated local search).
+/// Measured on `gen layered --blocks 16000` (seeds 1-5, inter-chip spikes): two rounds 100,197.4 /
+/// 100,462.3 / 100,435.9 / 99,127.1 / 101,249.2 (mean 100,294; Mt-KaHyPar QUALITY's mean 101,116,
+/// HIGHEST_QUALITY's over seeds 1-3 100,273) against four runs from the default's chips in one round,
+/// the same work, 101,616.7 / 101,029.5 / 101,805.0 / 101,978.5 / 101,249.2 (mean 101,536).
+const RECUT_ROUNDS: usize = 2;
 
 /// The default [`Portfolio::cut_anneal`].
 const CUT_ANNEAL: usize = 3_000;
@@ -406,10 +414,11 @@ impl Portfolio {
     /// The default's candidate where the chips are (almost) full (up to [`SMALL`] blocks; up to
     /// [`LARGE`] where few pairs of chips exchange traffic): `chip`, the default's mapped chips,
     /// refined on the hops as `--objective hops` refines them (two runs of [`Portfolio::hop_runs`],
-    /// four above [`SMALL`], lighter: [`RECUT_HOPS`]), each run then refined on the cut again ([`Portfolio::refine`] on the
+    /// lighter: [`RECUT_HOPS`]), each run then refined on the cut again ([`Portfolio::refine`] on the
     /// chips `used` gives cores) and moved where that costs no inter-chip traffic ([`hops::refine`]),
-    /// the chips staying where the hop refinement put them; the run with the least inter-chip
-    /// traffic, then the fewest hops, is returned. At zero slack the cut's refiners keep to the basin
+    /// the chips staying where the hop refinement put them; above [`SMALL`] a second round of two runs
+    /// starts from the first's best ([`RECUT_ROUNDS`]); the run with the least inter-chip traffic,
+    /// then the fewest hops, is returned. At zero slack the cut's refiners keep to the basin
     /// of their start and many partitions carry about the same traffic: from the hop refinement's
     /// placement they reach one that also lies well on the mesh, and sometimes one with less traffic.
     #[allow(clippy::too_many_arguments)]
@@ -426,26 +435,34 @@ impl Portfolio {
     ) -> Vec<u32> {
         let width = topo.chips().x;
         let start = chip.to_vec();
-        // Above `SMALL` the runs have no flows and one V-cycle: four of them (see `RECUT_HOPS`).
-        let more = if g.n() > SMALL {
-            vec![start.clone()]
-        } else {
-            Vec::new()
-        };
-        let runs = self.hop_runs(g, topo, ctx, &start, &more, true, expired);
-        let recut: Vec<(CutHops, Vec<u32>)> = runs
-            .into_par_iter()
-            .map(|mut alt| {
-                self.refine(g, None, &mut alt, used, ctx.seed, expired);
-                hops::refine(g, &mut alt, used, width);
-                (cut_hops(net, g, &alt, edges, width), alt)
-            })
-            .collect();
-        // Ties keep the earlier run.
-        recut
-            .into_iter()
-            .reduce(|best, run| if run.0.below(&best.0) { run } else { best })
-            .map_or(start, |(_, alt)| alt)
+        // Above `SMALL` the runs have no flows and one V-cycle, and a second round starts from the
+        // first's best (see `RECUT_ROUNDS`).
+        let rounds = if g.n() > SMALL { RECUT_ROUNDS } else { 1 };
+        let mut best: Option<(CutHops, Vec<u32>)> = None;
+        for round in 0..rounds as u64 {
+            if expired() {
+                break;
+            }
+            let from = best.as_ref().map_or(&start, |b| &b.1).clone();
+            // Each round's own seeds, derived from the caller's (the first round's are the caller's).
+            let seed = ctx.seed ^ round.wrapping_mul(0xA24B_AED4_963E_E407);
+            let runs = self.hop_runs(g, topo, ctx, &from, &[], true, seed, expired);
+            let recut: Vec<(CutHops, Vec<u32>)> = runs
+                .into_par_iter()
+                .map(|mut alt| {
+                    self.refine(g, None, &mut alt, used, seed, expired);
+                    hops::refine(g, &mut alt, used, width);
+                    (cut_hops(net, g, &alt, edges, width), alt)
+                })
+                .collect();
+            // Ties keep the earlier run.
+            for run in recut {
+                if best.as_ref().is_none_or(|b| run.0.below(&b.0)) {
+                    best = Some(run);
+                }
+            }
+        }
+        best.map_or(start, |(_, alt)| alt)
     }
 
     /// The hop refinement's runs (see [`Portfolio::least_hops`]): two seeds from `start`, then two
@@ -459,10 +476,11 @@ impl Portfolio {
         start: &Vec<u32>,
         others: &[Vec<u32>],
         light: bool,
+        seed: u64,
         expired: &(dyn Fn() -> bool + Sync),
     ) -> Vec<Vec<u32>> {
         let n_usable = ctx.rules.chips.min(topo.n_chips());
-        let (width, per_chip, seed) = (topo.chips().x, topo.cores_per_chip(), ctx.seed);
+        let (width, per_chip) = (topo.chips().x, topo.cores_per_chip());
         // Each run keeps to the chips its start uses.
         let cap_of = |chip: &[u32]| {
             let mut cap = vec![0; n_usable as usize];
@@ -573,7 +591,7 @@ impl Portfolio {
         let n_usable = ctx.rules.chips.min(topo.n_chips());
         let width = topo.chips().x;
         let hop_spikes = |chip: &[u32]| edge_cost(edges, chip, Metric::Mesh { width });
-        let refined = self.hop_runs(g, topo, ctx, &start, &others, false, expired);
+        let refined = self.hop_runs(g, topo, ctx, &start, &others, false, ctx.seed, expired);
         // Ties keep the earlier: the start (`interchip`'s chips), then the seeds in order. A refined
         // assignment may empty a chip (fewer chips, fine), except under `--spread`, which uses them all.
         let mut best = (hop_spikes(&start), &start);
