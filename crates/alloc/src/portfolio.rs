@@ -19,7 +19,9 @@
 //! The winner is mapped onto the chip mesh ([`crate::mapping`]); then, outside multicast, its blocks
 //! move nearer the chips they talk to where that costs no inter-chip traffic: moves and swaps
 //! ([`crate::hops::refine`]) and flows between mesh neighbours with the cut first and the hops second
-//! ([`flow::refine_hops`], [`CUT_HOP_FLOWS`]).
+//! ([`flow::refine_hops`], [`CUT_HOP_FLOWS`]). Where the chips are (almost) full, one more
+//! candidate, the recut ([`Portfolio::recut`]): the mapped chips refined on the hops, lightly, then on
+//! the cut again, in two rounds above [`SMALL`] blocks (an iterated local search, [`RECUT_ROUNDS`]).
 //!
 //! The unrefined starts stay candidates too, and the winner is chosen by the exact objective in spikes
 //! per timestep (`interchip_spikes`, or `multicast_spikes` under multicast), ties to the earlier
