@@ -93,7 +93,7 @@ const LARGE: usize = 32_000;
 /// nengo-loihi ensemble array at zero slack it starts 26% below METIS's and wins after refinement.
 const GREEDY_START: f64 = 1.05;
 
-/// Without [`full_multicast`]'s full schedule, multicast flows re-split at most this many pairs of
+/// Without the full schedule ([`full_schedule`]), multicast flows re-split at most this many pairs of
 /// chips per chip in a round, the heaviest.
 const MULTICAST_PAIRS_PER_PART: usize = 4;
 
@@ -103,7 +103,7 @@ const MULTICAST_PAIRS_PER_PART: usize = 4;
 /// partition 12,535).
 const MULTICAST_VCYCLES: usize = 6;
 
-/// Multicast V-cycles at most above [`SMALL`] blocks (under [`full_multicast`]'s full schedule), to keep
+/// Multicast V-cycles at most above [`SMALL`] blocks (under the full schedule, [`full_schedule`]), to keep
 /// 16,000 blocks under 20 s: measured with 6 cycles, the 25^3 grid 12,525 multicast spikes in 11.0 s and
 /// `gen layered --blocks 16000` (125 chips) 80,082 in 21.6 s; with 3, 12,581 in 7.2 s and 80,201 in
 /// 14.8 s (before the multicast V-cycles and flows: 12,642 in 3.5 s; 81,442 in 4.7 s).
@@ -249,8 +249,8 @@ impl Portfolio {
             Objective::Hops => 0,
             _ => self.cut_anneal,
         };
-        // Every region up to `SMALL` blocks, and up to `LARGE` where few pairs of chips exchange
-        // traffic ([`few_pairs`]), else the first. Measured (seed 1, 2 threads, with the recut's one
+        // Every region under the heavier schedules ([`full_schedule`]: up to `SMALL` blocks, and up to
+        // `LARGE` where few pairs of chips exchange traffic), else the first. Measured (seed 1, 2 threads, with the recut's one
         // V-cycle above `SMALL`, see `RECUT_HOPS`): `gen layered --blocks 16000` (125 chips, at most 1%
         // free) 103,433.1 -> 101,616.7 inter-chip spikes (seeds 1-5: mean 103,086 -> 101,536; Mt-KaHyPar
         // QUALITY 101,886.1), the first turn alone 34.91e9 -> 34.52e9 in the graph's units; the 25^3
@@ -261,13 +261,9 @@ impl Portfolio {
         // it is already about 12x the time of reading the net and placing it with `greedy`: one there.
         // Not for `--objective hops`, whose hop refinement started worse from there: 149,419 / 149,799
         // hop-spikes -> 150,184 / 152,483 on `gen layered --blocks 16000` (seeds 1 / 2).
-        let all_regions = match g.n() {
-            0..=SMALL => true,
-            n if n <= LARGE && self.objective == Objective::Interchip => {
-                few_pairs(g, part, used_chips(caps))
-            }
-            _ => false,
-        };
+        let all_regions = g.n() <= SMALL
+            || (self.objective == Objective::Interchip
+                && full_schedule(g, part, chips_with_cores(caps)));
         let regions = self.flows(all_regions);
         let (turns, anneal) = match g.n() {
             0..=SMALL => (self.turns, anneal),
@@ -304,7 +300,7 @@ impl Portfolio {
             }
         }
         if let Some(h) = h {
-            let full = full_multicast(g, part, caps.len());
+            let full = full_schedule(g, part, caps.len());
             self.refine_multicast(g, h, part, caps, seed, full, expired);
         }
     }
@@ -312,7 +308,7 @@ impl Portfolio {
     /// Under multicast, the multicast cut itself: the hypergraph local search, then flows on the
     /// hypergraph ([`flow::refine_multicast`], the first region) and the local search again, while the
     /// flows gain (as many times as `refine` has turns under the full schedule, `full`, see
-    /// [`full_multicast`]; else once up to [`LARGE`] blocks, on the heaviest pairs of chips), then,
+    /// [`full_schedule`]; else once up to [`LARGE`] blocks, on the heaviest pairs of chips), then,
     /// under the full schedule, V-cycles with annealing at the coarse levels. Never raises the multicast cut. One
     /// region: measured on `gen random --blocks 3900` (31 chips), 0.5 took the multicast cut from 7,490
     /// to 7,369 spikes in 1.8 s, 0.5 then 0.9 to 7,338 in 11.9 s. The limits: on `gen random --blocks
@@ -445,10 +441,10 @@ impl Portfolio {
             if expired() {
                 break;
             }
-            let from = best.as_ref().map_or(&start, |b| &b.1).clone();
+            let from = best.as_ref().map_or(&start, |b| &b.1);
             // Each round's own seeds, derived from the caller's (the first round's are the caller's).
             let seed = ctx.seed ^ round.wrapping_mul(0xA24B_AED4_963E_E407);
-            let runs = self.hop_runs(g, topo, ctx, &from, &[], true, seed, expired);
+            let runs = self.hop_runs(g, topo, ctx, from, &[], true, seed, expired);
             let recut: Vec<(CutHops, Vec<u32>)> = runs
                 .into_par_iter()
                 .map(|mut alt| {
@@ -630,8 +626,8 @@ fn cut_hops(
     CutHops(cut, hops::hop_cost(g, chip, width))
 }
 
-/// How many chips of `caps` have a core.
-fn used_chips(caps: &[u32]) -> usize {
+/// How many chips of `caps` have a core (the chips a refinement may use).
+fn chips_with_cores(caps: &[u32]) -> usize {
     caps.iter().filter(|&&c| c > 0).count()
 }
 
@@ -652,13 +648,15 @@ fn chips_of(g: &BlockGraph, placed: &Placement) -> Vec<u32> {
         .collect()
 }
 
-/// Whether the multicast cut of `part` (on `k` chips) gets [`Portfolio::refine_multicast`]'s full
-/// schedule: up to [`SMALL`] blocks, and up to [`LARGE`] where few pairs of chips exchange traffic (at
-/// most [`LOCAL_PAIRS`] per chip), since a flow round's and an annealing proposal's cost grow with the
-/// nets spread over many chips. Measured: on the 25^3 grid (15,625 blocks, 123 chips, a few pairs per
+/// Whether `part` (on `k` chips) gets the heavier schedules: up to [`SMALL`] blocks, and up to
+/// [`LARGE`] where few pairs of chips exchange traffic (at most [`LOCAL_PAIRS`] per chip), since a flow
+/// round's and an annealing proposal's cost grow with the nets spread over many chips. They are
+/// [`Portfolio::refine_multicast`]'s full schedule, both flow regions in [`Portfolio::refine`] (under
+/// `--objective interchip`) and the recut ([`Portfolio::recut`], where the chips are full). Measured
+/// for the multicast schedule: on the 25^3 grid (15,625 blocks, 123 chips, a few pairs per
 /// chip) it took the multicast cut from 12,642 to 12,581 (7.2 s against 3.5 s); `gen random --blocks
 /// 16000` (125 chips, about 60 pairs per chip) took 248 s with it (6 V-cycles), 33 s without.
-fn full_multicast(g: &BlockGraph, part: &[u32], k: usize) -> bool {
+fn full_schedule(g: &BlockGraph, part: &[u32], k: usize) -> bool {
     match g.n() {
         0..=SMALL => true,
         n if n <= LARGE => few_pairs(g, part, k),
@@ -678,7 +676,7 @@ fn few_pairs(g: &BlockGraph, part: &[u32], k: usize) -> bool {
     pairs.len() <= LOCAL_PAIRS * k
 }
 
-/// See [`full_multicast`].
+/// See [`full_schedule`].
 const LOCAL_PAIRS: usize = 8;
 
 /// The multicast flows' regions, in turn, up to [`SMALL`] blocks where few pairs of chips exchange
@@ -914,11 +912,11 @@ impl Allocator for Portfolio {
                         part
                     },
                     || {
-                        // Only under the full schedule (see `full_multicast`): it doubles the
+                        // Only under the full schedule (see `full_schedule`): it doubles the
                         // multicast refinement's time (`gen random --blocks 16000`: four runs of 13-32 s).
                         let h = h
                             .as_ref()
-                            .filter(|_| full_multicast(&g, start, caps.len()))?;
+                            .filter(|_| full_schedule(&g, start, caps.len()))?;
                         let mut part = start.to_vec();
                         self.refine_multicast(&g, h, &mut part, &caps, seed, true, &expired);
                         fill(&mut part);
@@ -982,12 +980,7 @@ impl Allocator for Portfolio {
         // and fewer hops; `--objective hops` keeps it as a candidate, so that its hops are never above
         // the default's.
         // Up to `LARGE` blocks where few pairs of chips exchange traffic (see `RECUT_HOPS`).
-        let recut_here = || match g.n() {
-            0..=SMALL => true,
-            n if n <= LARGE => few_pairs(&g, &chip, caps.len()),
-            _ => false,
-        };
-        let recut = (tight_unicast && recut_here())
+        let recut = (tight_unicast && full_schedule(&g, &chip, caps.len()))
             .then(|| self.recut(net, topo, ctx, &g, &chip, &used, &edges, &expired))
             .filter(|alt| {
                 cut_hops(net, &g, alt, &edges, width).below(&cut_hops(net, &g, &chip, &edges, width))
