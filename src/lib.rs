@@ -88,6 +88,8 @@ pub struct Options {
     pub spread: bool,
     /// The Mt-KaHyPar preset of the `mtkahypar` allocator (cargo feature `mtkahypar`).
     pub mtk_preset: alloc::MtkPreset,
+    /// How far `portfolio` refines the cut of large nets ([`alloc::Effort`]).
+    pub effort: alloc::Effort,
 }
 
 impl Default for Options {
@@ -105,6 +107,7 @@ impl Default for Options {
             traffic: hardware::TrafficModel::Unicast,
             spread: false,
             mtk_preset: alloc::MtkPreset::default(),
+            effort: alloc::Effort::default(),
         }
     }
 }
@@ -241,9 +244,22 @@ fn build_allocator(opts: &Options) -> Result<Box<dyn Allocator>, Error> {
         backend: opts.solver,
         ..alloc::IlpConfig::default()
     };
-    let allocator =
-        alloc::pipeline_configured(&opts.allocator, &opts.refine, &ilp, opts.mtk_preset)
-            .map_err(|e| Error::Options(e.to_string()))?;
+    let allocator = alloc::pipeline_configured(
+        &opts.allocator,
+        &opts.refine,
+        &ilp,
+        opts.mtk_preset,
+        opts.effort,
+    )
+    .map_err(|e| Error::Options(e.to_string()))?;
+    // Only `portfolio` has an effort to set.
+    if opts.effort != alloc::Effort::default() && opts.allocator != "portfolio" {
+        return Err(Error::Options(format!(
+            "--effort {} is run by --allocator portfolio only, not {}",
+            opts.effort.name(),
+            opts.allocator
+        )));
+    }
     // What honours --objective: the ILP (allocator or refiner), and portfolio for `hops`.
     let honoured = opts.allocator == "ilp"
         || opts.refine.iter().any(|r| r == "ilp")

@@ -507,6 +507,8 @@ fn place(
             spread,
             // Mt-KaHyPar's preset (the `mtkahypar` allocator, a cargo feature): its default here.
             mtk_preset: alloc::MtkPreset::default(),
+            // `portfolio`'s effort (`--effort`): its default here.
+            effort: alloc::Effort::default(),
         };
         let placed = if allocator == "auto" {
             let copts = snn_place::CompareOptions {

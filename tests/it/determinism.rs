@@ -129,6 +129,9 @@ fn every_allocator_refiner_emulator_and_compare_is_thread_count_independent() {
         &["--spread", "--traffic", "multicast", "--seed", "2", net],
         Some(&spread),
     );
+    // `--effort full`: more turns of the same refinement, its starts in parallel.
+    let full = dir.path().join("p-full");
+    same_at_1_and_2_threads(&["--effort", "full", "--seed", "2", net], Some(&full));
     // `--objective hops`: its two annealing seeds run in parallel.
     let hops = dir.path().join("p-hops");
     same_at_1_and_2_threads(&["--objective", "hops", "--seed", "2", net], Some(&hops));

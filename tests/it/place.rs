@@ -326,15 +326,21 @@ fn the_recut_lowers_the_hops_at_zero_slack() {
     );
 }
 
-#[test]
-fn objective_hops_lowers_the_hops_on_the_same_chips() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = dir.path().join("net.json");
+/// `gen layered --blocks BLOCKS --seed SEED` written to `dir`/net.json.
+fn gen_layered(dir: &std::path::Path, blocks: &str, seed: &str) -> std::path::PathBuf {
+    let net = dir.join("net.json");
     snn_place()
-        .args(["gen", "layered", "--blocks", "800", "--seed", "1", "-o"])
+        .args(["gen", "layered", "--blocks", blocks, "--seed", seed, "-o"])
         .arg(&net)
         .assert()
         .success();
+    net
+}
+
+#[test]
+fn objective_hops_lowers_the_hops_on_the_same_chips() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = gen_layered(dir.path(), "800", "1");
     let net = net.to_str().unwrap();
     let cut = report(&[net]);
     let hops = report(&["--objective", "hops", net]);
@@ -345,6 +351,34 @@ fn objective_hops_lowers_the_hops_on_the_same_chips() {
     let hop_spikes = |r: &serde_json::Value| r["hop_spikes"].as_f64().unwrap();
     let (h, c) = (hop_spikes(&hops), hop_spikes(&cut));
     assert!(h < 0.97 * c, "hops {h} against interchip's {c}");
+}
+
+/// `--effort full` refines nets above 32,000 blocks further (every flow region, more turns; measured in
+/// `Effort`'s docs); below, where the default's schedule is already the heavier one, it is the default.
+/// Only `portfolio` takes it.
+#[test]
+fn effort_full_is_the_default_on_small_nets_and_portfolio_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = gen_layered(dir.path(), "1200", "2");
+    let net = net.to_str().unwrap();
+    let default = report(&["--seed", "1", net]);
+    let full = report(&["--seed", "1", "--effort", "full", net]);
+    assert_eq!(full["allocator"], "portfolio");
+    for figure in ["chips_used", "interchip_spikes", "hop_spikes"] {
+        assert_eq!(full[figure], default[figure], "{figure}");
+    }
+    snn_place()
+        .args(["-a", "metis", "--effort", "full", net])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--effort full is run by --allocator portfolio only, not metis",
+        ));
+    snn_place()
+        .args(["--effort", "fast", net])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("known: default, full"));
 }
 
 #[test]

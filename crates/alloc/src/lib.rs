@@ -45,7 +45,7 @@ pub use ilp::{Ilp, IlpConfig, IlpRefine, IlpStats, IlpStatus, Objective};
 pub use metis::Metis;
 pub use mtkahypar::{MtKaHyPar, MtkPreset};
 pub use pack::{pack, Packed, Packing};
-pub use portfolio::Portfolio;
+pub use portfolio::{Effort, Portfolio, EFFORTS};
 pub use refine::{Fm, Pipeline, RefineStats, Refiner};
 pub use snn_placement::Nets;
 
@@ -217,14 +217,16 @@ pub fn by_name(name: &str) -> Result<Box<dyn Allocator>, AllocError> {
 
 /// The allocator named `name`; the ILP takes `ilp` as its configuration.
 pub fn by_name_with(name: &str, ilp: &IlpConfig) -> Result<Box<dyn Allocator>, AllocError> {
-    by_name_configured(name, ilp, MtkPreset::default())
+    by_name_configured(name, ilp, MtkPreset::default(), Effort::default())
 }
 
-/// The allocator named `name`; the ILP takes `ilp` as its configuration, Mt-KaHyPar the preset `mtk`.
+/// The allocator named `name`; the ILP takes `ilp` as its configuration, Mt-KaHyPar the preset `mtk`,
+/// `portfolio` the effort `effort`.
 pub fn by_name_configured(
     name: &str,
     ilp: &IlpConfig,
     mtk: MtkPreset,
+    effort: Effort,
 ) -> Result<Box<dyn Allocator>, AllocError> {
     match name {
         "mtkahypar" if mtkahypar::BUILT => Ok(Box::new(MtKaHyPar {
@@ -245,6 +247,7 @@ pub fn by_name_configured(
                 Objective::Hops => Objective::Hops,
                 _ => Objective::Interchip,
             },
+            effort,
             ..Portfolio::default()
         })),
         _ => Err(AllocError::Unknown {
@@ -285,17 +288,18 @@ pub fn pipeline_with(
     refine: &[String],
     ilp: &IlpConfig,
 ) -> Result<Box<dyn Allocator>, AllocError> {
-    pipeline_configured(name, refine, ilp, MtkPreset::default())
+    pipeline_configured(name, refine, ilp, MtkPreset::default(), Effort::default())
 }
 
-/// [`pipeline_with`] with Mt-KaHyPar's preset `mtk`.
+/// [`pipeline_with`] with Mt-KaHyPar's preset `mtk` and `portfolio`'s effort `effort`.
 pub fn pipeline_configured(
     name: &str,
     refine: &[String],
     ilp: &IlpConfig,
     mtk: MtkPreset,
+    effort: Effort,
 ) -> Result<Box<dyn Allocator>, AllocError> {
-    let start = by_name_configured(name, ilp, mtk)?;
+    let start = by_name_configured(name, ilp, mtk, effort)?;
     let mut refiners = refine
         .iter()
         .map(|r| refiner_by_name_with(r, ilp))

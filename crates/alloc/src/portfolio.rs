@@ -66,7 +66,51 @@ pub struct Portfolio {
     /// multicast cut; the hops are then lowered only where that costs no inter-chip traffic) or `Hops`
     /// (spikes x chip-mesh hops, whatever the inter-chip figure: see [`Portfolio::least_hops`]).
     pub objective: Objective,
+    /// How long the cut's refinement may run on large nets (see [`Effort`]).
+    pub effort: Effort,
 }
+
+/// How far [`Portfolio`] refines the cut of nets above [`LARGE`] blocks (`--effort`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Effort {
+    /// Above [`LARGE`] blocks one refinement turn with one flow region (see `Portfolio::refine`):
+    /// 98,000 blocks in about 8-12x the time of reading the net and placing it with `greedy`.
+    #[default]
+    Default,
+    /// Above [`LARGE`] blocks every flow region and up to [`FULL_TURNS`] turns, while they gain (the
+    /// unicast cut's refinement; the annealing and the multicast refinement keep their schedule).
+    /// Measured on `gen layered --blocks 97983` (766 chips, 2 threads, a slow day: `greedy` 2.4 s):
+    /// seed 1 630,372 inter-chip spikes in 75 s against the default's 644,820 in 20.9 s
+    /// (Mt-KaHyPar QUALITY: 631,538); four turns 632,436 in 48.7 s. Up to [`LARGE`] the default's
+    /// schedule is already the heavier one, with the recut where chips are full, and more turns
+    /// there led elsewhere: `gen layered --blocks 16000` seed 1 100,562 in 67 s against 100,197 in
+    /// 34 s, so there it is the default.
+    Full,
+}
+
+/// The names `--effort` takes, in [`Effort`] order.
+pub const EFFORTS: &[&str] = &["default", "full"];
+
+impl Effort {
+    pub fn name(self) -> &'static str {
+        EFFORTS[self as usize]
+    }
+
+    /// The effort called `name`, or an error listing the known ones.
+    pub fn from_name(name: &str) -> Result<Effort, String> {
+        match name {
+            "default" => Ok(Effort::Default),
+            "full" => Ok(Effort::Full),
+            _ => Err(format!(
+                "unknown effort {name:?}; known: {}",
+                EFFORTS.join(", ")
+            )),
+        }
+    }
+}
+
+/// Refinement turns at most under [`Effort::Full`].
+const FULL_TURNS: usize = 8;
 
 impl Default for Portfolio {
     fn default() -> Portfolio {
@@ -80,6 +124,7 @@ impl Default for Portfolio {
             turns: 4,
             cut_anneal: CUT_ANNEAL,
             objective: Objective::Interchip,
+            effort: Effort::Default,
         }
     }
 }
@@ -223,6 +268,21 @@ impl Portfolio {
             .collect()
     }
 
+    /// `refine`'s schedule on `n` blocks: (turns at most, whether every flow region runs, annealing
+    /// proposals per vertex), from the proposals `anneal` and whether the heavier schedule applies
+    /// above [`SMALL`] (`heavy`, see [`full_schedule`]). `--effort full` ([`Effort::Full`]) above
+    /// [`LARGE`]: every region and [`FULL_TURNS`] turns, the annealing as by size (on the 98k net it
+    /// adds nothing, see `refine`).
+    fn turns_for(&self, n: usize, heavy: bool, anneal: usize) -> (usize, bool, usize) {
+        let all_regions = n <= SMALL || heavy;
+        match n {
+            0..=SMALL => (self.turns, all_regions, anneal),
+            n if n <= LARGE => (self.turns.min(2), all_regions, anneal / 10),
+            _ if self.effort == Effort::Full => (self.turns.max(FULL_TURNS), true, anneal / 300),
+            _ => (1, all_regions, anneal / 300),
+        }
+    }
+
     /// Refines `part` in turns of FM, V-cycles and flows until a turn gains nothing (never raises the
     /// integer cut), then, under multicast, on the multicast cut ([`Portfolio::refine_multicast`]).
     fn refine(
@@ -261,15 +321,11 @@ impl Portfolio {
         // it is already about 12x the time of reading the net and placing it with `greedy`: one there.
         // Not for `--objective hops`, whose hop refinement started worse from there: 149,419 / 149,799
         // hop-spikes -> 150,184 / 152,483 on `gen layered --blocks 16000` (seeds 1 / 2).
-        let all_regions = g.n() <= SMALL
-            || (self.objective == Objective::Interchip
-                && full_schedule(g, part, chips_with_cores(caps)));
+        let heavy = self.objective == Objective::Interchip
+            && g.n() > SMALL
+            && full_schedule(g, part, chips_with_cores(caps));
+        let (turns, all_regions, anneal) = self.turns_for(g.n(), heavy, anneal);
         let regions = self.flows(all_regions);
-        let (turns, anneal) = match g.n() {
-            0..=SMALL => (self.turns, anneal),
-            n if n <= LARGE => (self.turns.min(2), anneal / 10),
-            _ => (1, anneal / 300),
-        };
         for turn in 0..turns {
             if expired() {
                 break;
@@ -1037,5 +1093,43 @@ mod tests {
         assert!(!tight(3_908, &[128; 31]));
         // More blocks than cores (a caller's error elsewhere): nothing free.
         assert!(tight(10, &[4, 4]));
+    }
+
+    #[test]
+    fn full_effort_changes_the_schedule_above_large_only() {
+        let by = |effort| Portfolio {
+            effort,
+            ..Portfolio::default()
+        };
+        let (default, full) = (by(Effort::Default), by(Effort::Full));
+        for n in [10, SMALL, SMALL + 1, LARGE] {
+            for heavy in [false, true] {
+                let d = default.turns_for(n, heavy, CUT_ANNEAL);
+                assert_eq!(full.turns_for(n, heavy, CUT_ANNEAL), d, "{n} blocks");
+            }
+        }
+        // Up to `SMALL` every region and every turn; above, fewer unless heavy (regions) or full.
+        assert_eq!(default.turns_for(SMALL, false, 3_000), (4, true, 3_000));
+        assert_eq!(default.turns_for(LARGE, false, 3_000), (2, false, 300));
+        assert_eq!(default.turns_for(LARGE, true, 3_000), (2, true, 300));
+        assert_eq!(default.turns_for(LARGE + 1, false, 3_000), (1, false, 10));
+        assert_eq!(
+            full.turns_for(LARGE + 1, false, 3_000),
+            (FULL_TURNS, true, 10)
+        );
+        assert_eq!(full.turns_for(97_983, false, 0), (FULL_TURNS, true, 0));
+    }
+
+    #[test]
+    fn efforts_by_name() {
+        for (i, name) in EFFORTS.iter().enumerate() {
+            let effort = Effort::from_name(name).unwrap();
+            assert_eq!((effort as usize, effort.name()), (i, *name));
+        }
+        let err = Effort::from_name("fast").unwrap_err();
+        assert!(
+            err.contains("\"fast\"") && err.contains("known: default, full"),
+            "{err}"
+        );
     }
 }
