@@ -160,7 +160,8 @@ pub const ALLOCATORS: &[(&str, &str)] = &[
         "portfolio",
         "the default: METIS + FM and GreedyInterchip's chips, each refined by FM, V-cycles, flows \
          (min cuts between pairs of chips) and annealing of block clusters, least traffic kept; never \
-         worse than either; --objective hops refines the mapped chips on spikes x hops",
+         worse than either; --objective hops refines the mapped chips on spikes x hops; --effort \
+         full refines nets above 32,000 blocks further",
     ),
     (
         "greedy",
