@@ -81,7 +81,9 @@ pub enum Effort {
     /// unicast cut's refinement; the annealing and the multicast refinement keep their schedule).
     /// Measured on `gen layered --blocks 97983` (766 chips, 2 threads, a slow day: `greedy` 2.4 s):
     /// seed 1 630,372 inter-chip spikes in 75 s against the default's 644,820 in 20.9 s
-    /// (Mt-KaHyPar QUALITY: 631,538); four turns 632,436 in 48.7 s. Up to [`LARGE`] the default's
+    /// (Mt-KaHyPar QUALITY: 631,538); four turns 632,436 in 48.7 s. Where every pair of chips
+    /// exchanges traffic it pays far more for less: `gen random --blocks 40000` (310 chips) 93,284 in
+    /// 340 s against 93,858 in 51.6 s. Up to [`LARGE`] the default's
     /// schedule is already the heavier one, with the recut where chips are full, and more turns
     /// there led elsewhere: `gen layered --blocks 16000` seed 1 100,562 in 67 s against 100,197 in
     /// 34 s, so there it is the default.
