@@ -94,16 +94,18 @@ pub enum Effort {
 pub const EFFORTS: &[&str] = &["default", "full"];
 
 impl Effort {
+    /// Every effort, in [`EFFORTS`] order.
+    const ALL: [Effort; 2] = [Effort::Default, Effort::Full];
+
     pub fn name(self) -> &'static str {
         EFFORTS[self as usize]
     }
 
     /// The effort called `name`, or an error listing the known ones.
     pub fn from_name(name: &str) -> Result<Effort, String> {
-        match name {
-            "default" => Ok(Effort::Default),
-            "full" => Ok(Effort::Full),
-            _ => Err(format!(
+        match EFFORTS.iter().position(|&e| e == name) {
+            Some(i) => Ok(Effort::ALL[i]),
+            None => Err(format!(
                 "unknown effort {name:?}; known: {}",
                 EFFORTS.join(", ")
             )),
@@ -272,7 +274,7 @@ impl Portfolio {
 
     /// `refine`'s schedule on `n` blocks: (turns at most, whether every flow region runs, annealing
     /// proposals per vertex), from the proposals `anneal` and whether the heavier schedule applies
-    /// above [`SMALL`] (`heavy`, see [`full_schedule`]). `--effort full` ([`Effort::Full`]) above
+    /// (`heavy`, see [`full_schedule`]). `--effort full` ([`Effort::Full`]) above
     /// [`LARGE`]: every region and [`FULL_TURNS`] turns, the annealing as by size (on the 98k net it
     /// adds nothing, see `refine`).
     fn turns_for(&self, n: usize, heavy: bool, anneal: usize) -> (usize, bool, usize) {
@@ -324,7 +326,6 @@ impl Portfolio {
         // Not for `--objective hops`, whose hop refinement started worse from there: 149,419 / 149,799
         // hop-spikes -> 150,184 / 152,483 on `gen layered --blocks 16000` (seeds 1 / 2).
         let heavy = self.objective == Objective::Interchip
-            && g.n() > SMALL
             && full_schedule(g, part, chips_with_cores(caps));
         let (turns, all_regions, anneal) = self.turns_for(g.n(), heavy, anneal);
         let regions = self.flows(all_regions);
