@@ -323,8 +323,9 @@ impl Portfolio {
         // --blocks 16000` (every pair of chips) not run. On the 98k net (above `LARGE`) both regions took the
         // cut from 644,820 to 638,842 (1.012 of Mt-KaHyPar) but the time from 15.3 to 21.7 s, where
         // it is already about 12x the time of reading the net and placing it with `greedy`: one there.
-        // Not for `--objective hops`, whose hop refinement started worse from there: 149,419 / 149,799
-        // hop-spikes -> 150,184 / 152,483 on `gen layered --blocks 16000` (seeds 1 / 2).
+        // Not for `--objective hops` (above `SMALL` blocks, where it decides), whose hop refinement
+        // started worse from there: 149,419 / 149,799 hop-spikes -> 150,184 / 152,483 on `gen layered
+        // --blocks 16000` (seeds 1 / 2; measured again 2026-12-02).
         let heavy = self.objective == Objective::Interchip
             && full_schedule(g, part, chips_with_cores(caps));
         let (turns, all_regions, anneal) = self.turns_for(g.n(), heavy, anneal);
@@ -621,8 +622,10 @@ impl Portfolio {
     /// cut to be refined as a start; with the feature `mtkahypar`, Mt-KaHyPar's own mapping onto the
     /// mesh, [`mtk_map`]), from two more seeds on its own chips. The fewest spikes x hops
     /// (exact, in spikes) of the start, `recut` (the default's [`Portfolio::recut`], where it ran
-    /// and would replace the start) and the runs is placed, so the hops are never above those of
-    /// `Portfolio { cut_anneal: 0, .. }` with the same seed. The second start: on the dense ensemble
+    /// and would replace the start) and the runs is placed, so up to [`SMALL`] blocks the hops are
+    /// never above those of `Portfolio { cut_anneal: 0, .. }` with the same seed (the same starts,
+    /// tight ones included, and the same turns; above, `start` comes from one flow region where the
+    /// cut gets both, see [`Portfolio::refine`], and the hops measured lower from there). The second start: on the dense ensemble
     /// array (17 x 1, seeds 1-5) 30,904 / 28,862 / 31,330 / 32,180 / 30,234 hop-spikes against 30,904
     /// / 33,968 / 31,900 / 32,180 / 33,120 without it (mean 30,702 against 32,414; Mt-KaHyPar's mapping
     /// 30,132), in 6.5-10.8 s against 4.1-5.6 s; nets where GreedyInterchip starts further behind than
@@ -928,12 +931,11 @@ impl Allocator for Portfolio {
             starts.push(&greedy);
         }
         starts.extend(mtk.as_ref());
-        // Almost no free core: more METIS tries as starts (see `TIGHT_STARTS`; for the inter-chip
-        // spikes only).
-        let cut_only = h.is_none() && self.objective == Objective::Interchip;
-        // Unicast, almost no free core: see `TIGHT_STARTS` (up to `SMALL` blocks) and `Portfolio::recut`.
+        // Unicast, almost no free core: more METIS tries as starts (see `TIGHT_STARTS`; up to `SMALL`
+        // blocks, under `--objective hops` as well, whose start is `interchip`'s chips) and
+        // `Portfolio::recut`.
         let tight_unicast = h.is_none() && tight(g.n(), &caps);
-        if cut_only && tight_unicast && g.n() <= SMALL {
+        if tight_unicast && g.n() <= SMALL {
             let mut order: Vec<usize> = (0..tries.len()).collect();
             // Stable: ties keep the tries' order.
             order.sort_by_key(|&i| tries[i].0);

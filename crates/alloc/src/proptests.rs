@@ -427,7 +427,8 @@ proptest! {
 
 /// `portfolio` with `--objective hops` against `portfolio` itself (interchip, without the cut's
 /// annealing, as `--objective hops` runs it) with the same seed: a valid placement, no more chips (as
-/// many under `--spread`), and never more hop-spikes.
+/// many under `--spread`), and never more hop-spikes (the nets here are below `SMALL` blocks, where
+/// that holds; see `Portfolio::least_hops`).
 fn check_hops(
     net: &Network,
     topo: &Topology,
