@@ -37,6 +37,11 @@ pub struct Metis {
     pub tries: u32,
     /// k-way FM refinement of every try, when set.
     pub refine: Option<FmConfig>,
+    /// The V-cycles after FM on each try above [`FEWER_VCYCLES_NET`] blocks ([`FEWER_VCYCLES`] by
+    /// default; [`VCYCLES`] below that size). The portfolio's `--effort full` runs [`VCYCLES`]: the
+    /// cycles of a try run in the same order whatever their number, so each try ends no higher than
+    /// with fewer.
+    pub large_vcycles: usize,
 }
 
 impl Default for Metis {
@@ -44,6 +49,7 @@ impl Default for Metis {
         Metis {
             tries: 4,
             refine: None,
+            large_vcycles: FEWER_VCYCLES,
         }
     }
 }
@@ -52,6 +58,19 @@ impl Default for Metis {
 /// METIS calls are serialised (see the module docs), and on `gen layered --blocks 1000000` 4 tries took
 /// 72 s, three times as long as reading and validating the 851 MB file (BENCHMARKS.md).
 pub const LARGE_NET: usize = 250_000;
+
+/// Above this many on-chip blocks `--refine fm` runs [`FEWER_VCYCLES`] V-cycles after FM on each try
+/// rather than [`VCYCLES`].
+pub const FEWER_VCYCLES_NET: usize = 32_000;
+
+/// The V-cycles of a try above [`FEWER_VCYCLES_NET`] blocks. Measured (seed 1, 2 threads; `metis
+/// --refine fm` and the default, which refines the best try with V-cycles of its own): on `gen layered
+/// --blocks 97983` (766 chips) 8 / 4 / 2 / 0 cycles gave the default 644,820 / 644,930 / 644,946 /
+/// 644,815 inter-chip spikes in 19.7 / 18.4 / 16.7 / 15.6 s and `metis --refine fm` 654,723 (8, 11.2 s)
+/// / 657,324 (2, 8.2 s) / 661,163 (0, 7.3 s); on `gen random --blocks 40000` (310 chips) the default
+/// 93,858 / 93,861 / 93,888 / 93,920 in 52.6 / 45.8 / 48.3 / 95.7 s (without them the default's own,
+/// serial, refinement has the more to do).
+pub const FEWER_VCYCLES: usize = 4;
 
 /// Above this many on-chip blocks every try is a recursive bisection: there it gave the best try on every
 /// net measured, and k-way is the slower call (both serialised). Measured (seed 1, k-way's best try
@@ -184,7 +203,12 @@ impl Metis {
                 fm::repair(g, &mut part, &caps);
                 if let Some(cfg) = &self.refine {
                     fm::refine(g, &mut part, &caps, cfg, &expired);
-                    multilevel::vcycles(g, &mut part, &caps, VCYCLES, seed as u64, cfg, &expired);
+                    let cycles = if n > FEWER_VCYCLES_NET {
+                        self.large_vcycles
+                    } else {
+                        VCYCLES
+                    };
+                    multilevel::vcycles(g, &mut part, &caps, cycles, seed as u64, cfg, &expired);
                 }
                 // Under multicast, METIS and FM lowered the unicast cut, an upper bound of the
                 // multicast one; the local search now works on the multicast cut itself.
@@ -366,7 +390,11 @@ mod tests {
             let net = clusters(6, 10);
             let topo = cluster_board(6, 10);
             let rules = Rules::for_topology(&topo);
-            let alloc = Metis { tries: 2, refine };
+            let alloc = Metis {
+                tries: 2,
+                refine,
+                ..Metis::default()
+            };
             let p = alloc
                 .allocate(&net, &topo, &mut Ctx::new(1, rules))
                 .unwrap();
@@ -388,8 +416,8 @@ mod tests {
         let topo = cluster_board(8, 13);
         let rules = Rules::for_topology(&topo);
         let alloc = Metis {
-            tries: 4,
             refine: Some(FmConfig::default()),
+            ..Metis::default()
         };
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()

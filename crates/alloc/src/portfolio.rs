@@ -42,7 +42,7 @@ use crate::multilevel::{self, VCYCLES};
 use crate::partition::{on_chip_edges, BlockGraph};
 use rayon::prelude::*;
 
-use crate::metis::best_try;
+use crate::metis::{self, best_try};
 use crate::{
     chips_to_use, fill_per_chip, AllocError, Allocator, Ctx, GreedyInterchip, Metis, Objective,
 };
@@ -73,17 +73,19 @@ pub struct Portfolio {
 /// How far [`Portfolio`] refines the cut of nets above [`LARGE`] blocks (`--effort`).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub enum Effort {
-    /// Above [`LARGE`] blocks one refinement turn with one flow region (see `Portfolio::refine`):
-    /// 98,000 blocks in about 8-12x the time of reading the net and placing it with `greedy`.
+    /// Above [`LARGE`] blocks one refinement turn, with every flow region only where few pairs of
+    /// chips exchange traffic (see `Portfolio::refine`), after METIS tries with
+    /// [`metis::FEWER_VCYCLES`]: 98,000 blocks in about 10x the time of reading the net and placing
+    /// it with `greedy`.
     #[default]
     Default,
     /// Above [`LARGE`] blocks every flow region and up to [`FULL_TURNS`] turns, while they gain (the
-    /// unicast cut's refinement; the annealing and the multicast refinement keep their schedule).
-    /// Measured on `gen layered --blocks 97983` (766 chips, 2 threads, a slow day: `greedy` 2.4 s):
-    /// seed 1 630,372 inter-chip spikes in 75 s against the default's 644,820 in 20.9 s
-    /// (Mt-KaHyPar QUALITY: 631,538); four turns 632,436 in 48.7 s. Where every pair of chips
-    /// exchanges traffic it pays far more for less: `gen random --blocks 40000` (310 chips) 93,284 in
-    /// 340 s against 93,858 in 51.6 s. Up to [`LARGE`] the default's
+    /// unicast cut's refinement; the annealing and the multicast refinement keep their schedule),
+    /// after METIS tries with [`VCYCLES`] V-cycles each. Measured on `gen layered --blocks 97983`
+    /// (766 chips, 2 threads): seed 1 630,372 inter-chip spikes in 70-75 s against the default's
+    /// 638,707 in 21.5 s (Mt-KaHyPar QUALITY: 631,538); four turns 632,436 in 48.7 s (one region by
+    /// default then). Where every pair of chips exchanges traffic it pays far more for less: `gen
+    /// random --blocks 40000` (310 chips) 93,284 in 340 s against the default's 93,861 in 42.9 s. Up to [`LARGE`] the default's
     /// schedule is already the heavier one, with the recut where chips are full, and more turns
     /// there led elsewhere: `gen layered --blocks 16000` seed 1 100,562 in 67 s against 100,197 in
     /// 34 s, so there it is the default.
@@ -274,7 +276,8 @@ impl Portfolio {
 
     /// `refine`'s schedule on `n` blocks: (turns at most, whether every flow region runs, annealing
     /// proposals per vertex), from the proposals `anneal` and whether the heavier schedule applies
-    /// (`heavy`, see [`full_schedule`]). `--effort full` ([`Effort::Full`]) above
+    /// (`heavy`, see [`full_schedule`]; above `LARGE` every region where few pairs of chips exchange
+    /// traffic, see `refine`). `--effort full` ([`Effort::Full`]) above
     /// [`LARGE`]: every region and [`FULL_TURNS`] turns, the annealing as by size (on the 98k net it
     /// adds nothing, see `refine`).
     fn turns_for(&self, n: usize, heavy: bool, anneal: usize) -> (usize, bool, usize) {
@@ -320,14 +323,18 @@ impl Portfolio {
         // QUALITY 101,886.1), the first turn alone 34.91e9 -> 34.52e9 in the graph's units; the 25^3
         // grid 16,790 / 33,624 hop-spikes -> 16,784 / 33,530 in 9.2 -> 10.7 s; under multicast `gen
         // layered --blocks 16000` 80,200.5 -> 78,844.4 multicast spikes in 24.6 -> 27.8 s; `gen random
-        // --blocks 16000` (every pair of chips) not run. On the 98k net (above `LARGE`) both regions took the
-        // cut from 644,820 to 638,842 (1.012 of Mt-KaHyPar) but the time from 15.3 to 21.7 s, where
-        // it is already about 12x the time of reading the net and placing it with `greedy`: one there.
+        // --blocks 16000` (every pair of chips) not run.
         // Not for `--objective hops` (above `SMALL` blocks, where it decides), whose hop refinement
         // started worse from there: 149,419 / 149,799 hop-spikes -> 150,184 / 152,483 on `gen layered
         // --blocks 16000` (seeds 1 / 2; measured again 2026-12-02).
+        // Above `LARGE` as well where few pairs of chips exchange traffic, paid for in part by fewer
+        // V-cycles in the METIS tries there (`metis::FEWER_VCYCLES`): on the 98k net (seed 1, 2
+        // threads) 644,930 -> 638,707 inter-chip spikes (1.011 of Mt-KaHyPar QUALITY) in 18.4 -> 23.1
+        // s (see BENCHMARKS.md for seeds 2 and 3); `gen random --blocks 40000` (every pair of chips)
+        // keeps one.
+        let k = chips_with_cores(caps);
         let heavy = self.objective == Objective::Interchip
-            && full_schedule(g, part, chips_with_cores(caps));
+            && (full_schedule(g, part, k) || (g.n() > LARGE && few_pairs(g, part, k)));
         let (turns, all_regions, anneal) = self.turns_for(g.n(), heavy, anneal);
         let regions = self.flows(all_regions);
         for turn in 0..turns {
@@ -866,10 +873,17 @@ impl Allocator for Portfolio {
         let multicast = ctx.traffic == TrafficModel::Multicast;
         let nets = multicast.then(|| ctx.nets(net));
 
-        // The METIS start: its first tries are exactly those of `metis --refine fm` with this seed.
+        // The METIS start: its first tries are exactly those of `metis --refine fm` with this seed
+        // (under `--effort full` with more V-cycles above `metis::FEWER_VCYCLES_NET` blocks, so each
+        // no higher). Full: on the 98k net (seed 1) 630,372 inter-chip spikes in 75 s with them,
+        // 631,980 in 70 s with `FEWER_VCYCLES`.
         let metis = Metis {
             tries: metis_tries(net.n_on_chip()),
             refine: Some(self.fm),
+            large_vcycles: match self.effort {
+                Effort::Full => VCYCLES,
+                Effort::Default => metis::FEWER_VCYCLES,
+            },
         };
         let (seed, spread) = (ctx.seed, ctx.spread);
         let mut metis_ctx = Ctx::new(ctx.seed, ctx.rules);
