@@ -128,6 +128,7 @@ def place(
     pack=False,
     spread=False,
     traffic=None,
+    effort="default",
     emulate=False,
     steps=1000,
     precompute=False,
@@ -142,7 +143,8 @@ def place(
     (e.g. ``["fm"]``), ``chips`` (use chips ``0..chips``), ``seed``, ``objective``, ``time_limit``
     (seconds; the ILP gets 10 s by default), ``window``, ``solver``, ``pack``, ``spread`` (use every
     one of the usable chips, as nengo-loihi's ``PartitionInterchip``), ``traffic`` (``"unicast"`` or
-    ``"multicast"``; ``None``: the topology's own, as the command line's default). With ``emulate=True`` the placement is also emulated
+    ``"multicast"``; ``None``: the topology's own, as the command line's default), ``effort``
+    (``"default"`` or ``"full"``: how far ``portfolio`` refines nets above 32,000 blocks). With ``emulate=True`` the placement is also emulated
     (``steps``, ``precompute``, ``steps_per_inference``) and the report carries the ``emulation``
     object; ``progress(steps_done, steps_total)`` is then called as it runs. ``out`` writes the
     placement file as ``--out`` does.
@@ -164,6 +166,7 @@ def place(
         pack,
         spread,
         traffic or "",
+        effort,
         emulate,
         steps,
         precompute,

@@ -445,7 +445,7 @@ fn emulate_with(
 /// `snn-place [options] NET`: places the network; returns the placement and the report as JSON text.
 #[pyfunction]
 #[pyo3(signature = (net, topology, allocator, refine, chips, seed, objective, time_limit, window,
-    solver, pack, spread, traffic, emulate, steps, precompute, steps_per_inference, out, progress))]
+    solver, pack, spread, traffic, effort, emulate, steps, precompute, steps_per_inference, out, progress))]
 #[allow(clippy::too_many_arguments)]
 fn place(
     py: Python<'_>,
@@ -462,6 +462,7 @@ fn place(
     pack: bool,
     spread: bool,
     traffic: &str,
+    effort: &str,
     emulate: bool,
     steps: u32,
     precompute: bool,
@@ -473,6 +474,7 @@ fn place(
     let objective = objective.to_string();
     let solver = solver.to_string();
     let traffic = traffic.to_string();
+    let effort = effort.to_string();
     let emu = Emu {
         steps,
         seed,
@@ -486,6 +488,7 @@ fn place(
         let solver =
             alloc::ilp::Backend::from_name(&solver).map_err(|e| bad(anyhow!("solver: {e}")))?;
         let traffic = traffic_model(&traffic, &t)?;
+        let effort = alloc::Effort::from_name(&effort).map_err(|e| bad(anyhow!("effort: {e}")))?;
         let time_limit = checked_time_limit(time_limit)?;
         let emu_opts = emu.options(traffic);
         // A host loop makes precompute impossible: say so before placing (and writing `out`).
@@ -507,8 +510,7 @@ fn place(
             spread,
             // Mt-KaHyPar's preset (the `mtkahypar` allocator, a cargo feature): its default here.
             mtk_preset: alloc::MtkPreset::default(),
-            // `portfolio`'s effort (`--effort`): its default here.
-            effort: alloc::Effort::default(),
+            effort,
         };
         let placed = if allocator == "auto" {
             let copts = snn_place::CompareOptions {

@@ -49,6 +49,7 @@ PLACE_CASES = [
     (CONV, ["--allocator", "metis", "--pack", "--traffic", "multicast"], dict(allocator="metis", pack=True, traffic="multicast")),
     (RESNET, ["--allocator", "greedy-interchip", "--topology", "nahuku8"], dict(allocator="greedy-interchip", topology="nahuku8")),
     (CONV, ["--chips", "4", "--spread"], dict(chips=4, spread=True)),
+    (CONV, ["--effort", "full", "--seed", "2"], dict(effort="full", seed=2)),
     (FF3, ["--allocator", "ilp", "--topology", BOARD, "--objective", "max-link"], dict(allocator="ilp", topology=BOARD, objective="max-link")),
 ]
 
@@ -280,6 +281,7 @@ ERROR_CASES = [
     (["import", "keras", fixture("broken", "keras-cycle.json")], lambda: snn_place.import_keras(fixture("broken", "keras-cycle.json")), BadInputError),
     (["--pack", "--allocator", "greedy", FF3], lambda: snn_place.place(FF3, allocator="greedy", pack=True), BadInputError),
     (["--spread", "--allocator", "round-robin", FF3], lambda: snn_place.place(FF3, allocator="round-robin", spread=True), BadInputError),
+    (["--effort", "full", "--allocator", "metis", FF3], lambda: snn_place.place(FF3, allocator="metis", effort="full"), BadInputError),
     (["--emulate", "--precompute", RESNET], lambda: snn_place.place(RESNET, emulate=True, precompute=True), BadInputError),
     (["--topology", BOARD, "--chips", "1", FF3], lambda: snn_place.place(FF3, BOARD, chips=1), DoesNotFitError),
     (["--topology", BOARD, "--chips", "1", "--allocator", "greedy", FF3], lambda: snn_place.place(FF3, BOARD, "greedy", chips=1), DoesNotFitError),
@@ -306,6 +308,8 @@ def test_errors_of_python_arguments():
         snn_place.place(FF3, time_limit=-1)
     with pytest.raises(BadInputError, match="traffic"):
         snn_place.place(FF3, traffic="broadcast")
+    with pytest.raises(BadInputError, match="effort: unknown effort \"most\"; known: default, full"):
+        snn_place.place(FF3, effort="most")
     with pytest.raises(BadInputError, match="window must be at least 1"):
         snn_place.place(FF3, window=0)
     with pytest.raises(BadInputError):

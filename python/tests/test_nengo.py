@@ -170,6 +170,12 @@ def test_options_reach_snn_place(bridge, conv_model):
     assert alloc.options == {"time_limit": 30.0, "traffic": "multicast"}
     alloc(conv_model, n_chips=N_CHIPS)
     assert alloc.last_report["traffic"] == "multicast"
+    full = bridge.SnnPlace(extra_args=["--effort", "full"])
+    assert full.options == {"effort": "full"}
+    full(conv_model, n_chips=N_CHIPS)
+    assert full.last_report["allocator"] == "portfolio"
+    with pytest.raises(snn_place.BadInputError, match="--effort full is run by --allocator portfolio only"):
+        bridge.SnnPlace("metis", effort="full")(conv_model, N_CHIPS)
     with pytest.raises(snn_place.BadInputError, match="'--chips' is not an option"):
         bridge.SnnPlace(extra_args=["--chips", "2"])
     with pytest.raises(TypeError, match="does not take emulate"):

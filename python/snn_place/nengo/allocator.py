@@ -32,6 +32,7 @@ _ARGS = {
     "--traffic": ("traffic", str),
     "--pack": ("pack", None),
     "--spread": ("spread", None),
+    "--effort": ("effort", str),
 }
 
 
@@ -87,7 +88,7 @@ class SnnPlace(Allocator):
     extra_args : sequence of str
         More options in the command line's spelling, e.g. ``("--refine", "fm")`` (``--refine``,
         ``--objective``, ``--time-limit``, ``--window``, ``--solver``, ``--traffic``, ``--pack``,
-        ``--spread``).
+        ``--spread``, ``--effort``).
     ensemble_rates : dict, optional
         ``{nengo.Ensemble: rates in Hz}``, as for ``GreedyInterchip``; without it every axon
         counts as active, as in nengo-loihi's own estimate.
