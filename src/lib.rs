@@ -473,9 +473,15 @@ impl Candidate {
     }
 
     /// The placement options of this candidate: `base`'s with its allocator, refiners, packing and
-    /// objective.
+    /// objective; `base`'s effort for `portfolio` only (the others have none to set).
     fn options(self, base: &Options) -> Options {
+        let effort = if self.allocator == "portfolio" {
+            base.effort
+        } else {
+            alloc::Effort::default()
+        };
         Options {
+            effort,
             allocator: self.allocator,
             refine: self.refine,
             pack: self.pack,

@@ -223,6 +223,7 @@ def compare(
     steps_per_inference=None,
     traffic=None,
     pack=False,
+    effort="default",
     timing=True,
     html=False,
     progress=None,
@@ -235,7 +236,7 @@ def compare(
     ``ratio_to_best``; a failed candidate's row has ``status`` and ``error``). ``timing=False`` leaves
     out the allocator seconds, as ``--no-timing``. With ``html=True`` returns ``(rows, html)``, the
     self-contained HTML report as a string. ``progress(candidate, done, total)`` is called as each
-    candidate finishes (from worker threads).
+    candidate finishes (from worker threads). ``effort`` is the ``portfolio`` rows' (as ``place``'s).
     """
     rows, page = _native.compare(
         read_net(net),
@@ -249,6 +250,7 @@ def compare(
         steps_per_inference,
         traffic or "",
         pack,
+        effort,
         timing,
         html,
         progress,

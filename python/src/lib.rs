@@ -583,7 +583,7 @@ fn emulate(
 /// `snn-place compare NET --format json`: the ranked rows as JSON text, and the HTML report when asked.
 #[pyfunction]
 #[pyo3(signature = (net, topology, allocators, chips, seed, time_limit, steps, precompute,
-    steps_per_inference, traffic, pack, timing, html, progress))]
+    steps_per_inference, traffic, pack, effort, timing, html, progress))]
 #[allow(clippy::too_many_arguments)]
 fn compare(
     py: Python<'_>,
@@ -598,12 +598,14 @@ fn compare(
     steps_per_inference: Option<u32>,
     traffic: &str,
     pack: bool,
+    effort: &str,
     timing: bool,
     html: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, Option<String>)> {
     let progress = Progress::new(progress);
     let traffic = traffic.to_string();
+    let effort = effort.to_string();
     let emu = Emu {
         steps,
         seed,
@@ -613,6 +615,7 @@ fn compare(
     let (n, t) = (net.net.clone(), topology.topo.clone());
     let result = run(py, || {
         let traffic = traffic_model(&traffic, &t)?;
+        let effort = alloc::Effort::from_name(&effort).map_err(|e| bad(anyhow!("effort: {e}")))?;
         let time_limit = checked_time_limit(time_limit)?;
         let candidates = snn_place::candidates(&allocators).map_err(|e| bad(anyhow!(e)))?;
         let deadline = snn_place::deadline(time_limit, candidates.iter().map(String::as_str));
@@ -623,6 +626,7 @@ fn compare(
                 chips,
                 deadline,
                 traffic,
+                effort,
                 ..Options::default()
             },
             emu: emu.options(traffic),

@@ -161,6 +161,9 @@ def test_compare_all_and_its_default(cli):
     expected = cli_json(cli, "compare", FF3, "--topology", BOARD, "--steps", "20", "--format", "json", "--no-timing")
     rows = snn_place.compare(FF3, BOARD, steps=20, timing=False)
     assert rows == expected
+    # `effort` reaches the portfolio row only (the others are placed, not refused); on a net this
+    # small `full` is the default's schedule.
+    assert snn_place.compare(FF3, BOARD, steps=20, timing=False, effort="full") == expected
     rows = snn_place.compare(FF3, BOARD, "all", steps=20)
     assert len(rows) == len(snn_place.allocators()) + 1
     assert all("elapsed_s" in r for r in rows if r.get("status", "placed") == "placed")

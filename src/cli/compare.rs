@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::Args;
+use snn_place::alloc::Effort;
 use snn_place::hardware::DEFAULT_PRESET;
 use snn_place::Options;
 
@@ -52,6 +53,10 @@ pub(crate) struct CompareArgs {
     /// `<candidate>+pack` row beside it; a candidate can also be named so, e.g. metis+fm+pack.
     #[arg(long)]
     pub(crate) pack: bool,
+    /// How far the portfolio rows refine nets above 32,000 blocks, as `snn-place --effort` (the other
+    /// candidates have no effort to set), e.g. --effort full.
+    #[arg(long, value_name = "NAME", default_value = "default", value_parser = Effort::from_name)]
+    pub(crate) effort: Effort,
 }
 
 /// `compare`: every candidate placed, emulated and ranked; printed in `--format`, and `--html` written.
@@ -71,6 +76,7 @@ pub(crate) fn run_compare(args: &CompareArgs) -> Result<(), Failure> {
             chips: args.chips,
             deadline,
             traffic: args.emu.traffic(&topo),
+            effort: args.effort,
             ..Options::default()
         },
         emu: emu_options(&args.emu, args.seed, &topo),

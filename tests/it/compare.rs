@@ -375,3 +375,23 @@ fn portfolio_hops_is_a_candidate_named_as_asked() {
             "--objective hops counts one message per edge",
         ));
 }
+
+/// `--effort` reaches the portfolio rows only: the other candidates, which have no effort to set, are
+/// placed rather than refused, and on a net of a few blocks (where `full` is the default's schedule)
+/// every row is what it is without the option.
+#[test]
+fn effort_reaches_the_portfolio_rows_only() {
+    let args = ["--format", "json", "--allocators", "portfolio,metis,greedy"];
+    let plain = compare(&args);
+    let full = compare(&[&args[..], &["--effort", "full"]].concat());
+    assert_eq!(full, plain);
+    let v: serde_json::Value = serde_json::from_str(&full).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.get("status").is_none()), "{full}");
+    snn_place()
+        .args(["compare", "fixtures/ff3.json", "--effort", "most"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown effort \"most\""));
+}
