@@ -396,6 +396,11 @@ fn traffic_model(name: &str, topo: &snn_place::Topology) -> Result<TrafficModel,
     TrafficModel::from_name(name).map_err(|e| bad(anyhow!("traffic: {e}")))
 }
 
+/// `portfolio`'s effort called `name` (`--effort`).
+fn effort_named(name: &str) -> Result<alloc::Effort, Fail> {
+    alloc::Effort::from_name(name).map_err(|e| bad(anyhow!("effort: {e}")))
+}
+
 fn checked_time_limit(s: Option<f64>) -> Result<Option<f64>, Fail> {
     s.map(|s| snn_place::check_time_limit(s).map_err(|e| bad(anyhow!("time_limit: {e}"))))
         .transpose()
@@ -488,7 +493,7 @@ fn place(
         let solver =
             alloc::ilp::Backend::from_name(&solver).map_err(|e| bad(anyhow!("solver: {e}")))?;
         let traffic = traffic_model(&traffic, &t)?;
-        let effort = alloc::Effort::from_name(&effort).map_err(|e| bad(anyhow!("effort: {e}")))?;
+        let effort = effort_named(&effort)?;
         let time_limit = checked_time_limit(time_limit)?;
         let emu_opts = emu.options(traffic);
         // A host loop makes precompute impossible: say so before placing (and writing `out`).
@@ -615,7 +620,7 @@ fn compare(
     let (n, t) = (net.net.clone(), topology.topo.clone());
     let result = run(py, || {
         let traffic = traffic_model(&traffic, &t)?;
-        let effort = alloc::Effort::from_name(&effort).map_err(|e| bad(anyhow!("effort: {e}")))?;
+        let effort = effort_named(&effort)?;
         let time_limit = checked_time_limit(time_limit)?;
         let candidates = snn_place::candidates(&allocators).map_err(|e| bad(anyhow!(e)))?;
         let deadline = snn_place::deadline(time_limit, candidates.iter().map(String::as_str));

@@ -332,9 +332,9 @@ impl Portfolio {
         // threads) 644,930 -> 638,707 inter-chip spikes (1.011 of Mt-KaHyPar QUALITY) in 18.4 -> 23.1
         // s (see BENCHMARKS.md for seeds 2 and 3); `gen random --blocks 40000` (every pair of chips)
         // keeps one.
-        let k = chips_with_cores(caps);
+        // So: `full_schedule` at any size, `few_pairs` deciding above `SMALL`.
         let heavy = self.objective == Objective::Interchip
-            && (full_schedule(g, part, k) || (g.n() > LARGE && few_pairs(g, part, k)));
+            && (g.n() <= SMALL || few_pairs(g, part, chips_with_cores(caps)));
         let (turns, all_regions, anneal) = self.turns_for(g.n(), heavy, anneal);
         let regions = self.flows(all_regions);
         for turn in 0..turns {
@@ -721,7 +721,8 @@ fn chips_of(g: &BlockGraph, placed: &Placement) -> Vec<u32> {
 /// [`LARGE`] where few pairs of chips exchange traffic (at most [`LOCAL_PAIRS`] per chip), since a flow
 /// round's and an annealing proposal's cost grow with the nets spread over many chips. They are
 /// [`Portfolio::refine_multicast`]'s full schedule, both flow regions in [`Portfolio::refine`] (under
-/// `--objective interchip`) and the recut ([`Portfolio::recut`], where the chips are full). Measured
+/// `--objective interchip`, which asks [`few_pairs`] above [`LARGE`] too) and the recut
+/// ([`Portfolio::recut`], where the chips are full). Measured
 /// for the multicast schedule: on the 25^3 grid (15,625 blocks, 123 chips, a few pairs per
 /// chip) it took the multicast cut from 12,642 to 12,581 (7.2 s against 3.5 s); `gen random --blocks
 /// 16000` (125 chips, about 60 pairs per chip) took 248 s with it (6 V-cycles), 33 s without.
