@@ -82,9 +82,16 @@ const INF: i64 = i64::MAX / 4;
 /// A flow network in adjacency lists; arc `a ^ 1` is the reverse of arc `a`.
 struct Network {
     to: Vec<u32>,
+    /// Each arc's capacity as built (what [`GraphSplit`] prices a move by).
     cap: Vec<i64>,
-    flow: Vec<i64>,
+    /// Each arc's residual capacity: `cap` less the flow on it (the flow on `a ^ 1` is minus a's). One
+    /// array, not capacity and flow apart: the search reads one value per arc.
+    res: Vec<i64>,
     out: Vec<Vec<u32>>,
+    /// [`Network::augment`]'s scratch, kept between calls (piercing augments again and again).
+    level: Vec<u32>,
+    next: Vec<usize>,
+    queue: Vec<u32>,
 }
 
 impl Network {
@@ -92,8 +99,11 @@ impl Network {
         Network {
             to: Vec::new(),
             cap: Vec::new(),
-            flow: Vec::new(),
+            res: Vec::new(),
             out: vec![Vec::new(); n],
+            level: Vec::new(),
+            next: Vec::new(),
+            queue: Vec::new(),
         }
     }
 
@@ -113,22 +123,41 @@ impl Network {
         let id = self.to.len() as u32;
         self.to.extend([b as u32, a as u32]);
         self.cap.extend([c, back]);
-        self.flow.extend([0, 0]);
+        self.res.extend([c, back]);
         self.out[a].push(id);
         self.out[b].push(id + 1);
     }
 
     fn residual(&self, a: u32) -> i64 {
-        self.cap[a as usize] - self.flow[a as usize]
+        self.res[a as usize]
     }
 
     /// Augments the flow from `s` to `t` to a maximum (Dinic's algorithm) and returns how much it added.
+    /// Each phase's breadth-first search stops at `t`'s level: no shortest path goes further. Any
+    /// maximum flow leaves the same residual closures ([`Network::reach`], [`Network::close`]: the
+    /// minimum cuts, Picard and Queyranne 1980), so which one this finds reaches no result.
     fn augment(&mut self, s: usize, t: usize) -> i64 {
+        self.augment_avoiding(s, t, &[])
+    }
+
+    /// [`Network::augment`], never entering the nodes `skip` marks but `t` (none where `skip` is
+    /// empty): after piercing, the side the last maximum flow closed off. Where the source side `S`
+    /// of that flow's residual network was pierced (an infinite arc from `s` to a node outside it),
+    /// no residual arc leaves `S`, so every new augmenting path leaves `s` by the new arc and never
+    /// comes back into `S`, and the arcs its augmentation opens join nodes outside `S`; likewise no
+    /// node outside the sink side `T` (the nodes that reach `t`) has a residual arc into it, so with a
+    /// new arc into `t` no augmenting path enters `T` before `t`. The search then walks only the
+    /// rest, about half the region, and the flow added is the same.
+    fn augment_avoiding(&mut self, s: usize, t: usize, skip: &[bool]) -> i64 {
         let n = self.out.len();
         let mut added = 0;
-        let mut level = vec![u32::MAX; n];
-        let mut next = vec![0usize; n];
-        let mut queue = Vec::with_capacity(n);
+        let (mut level, mut next, mut queue) = (
+            std::mem::take(&mut self.level),
+            std::mem::take(&mut self.next),
+            std::mem::take(&mut self.queue),
+        );
+        level.resize(n, u32::MAX);
+        next.resize(n, 0);
         loop {
             level.fill(u32::MAX);
             level[s] = 0;
@@ -138,20 +167,28 @@ impl Network {
             while head < queue.len() {
                 let v = queue[head] as usize;
                 head += 1;
+                if level[v] >= level[t] {
+                    break;
+                }
                 for &a in &self.out[v] {
                     let u = self.to[a as usize] as usize;
-                    if level[u] == u32::MAX && self.residual(a) > 0 {
+                    if level[u] == u32::MAX
+                        && self.res[a as usize] > 0
+                        && (u == t || !skip.get(u).copied().unwrap_or(false))
+                    {
                         level[u] = level[v] + 1;
                         queue.push(u as u32);
                     }
                 }
             }
             if level[t] == u32::MAX {
-                return added;
+                break;
             }
             next.fill(0);
             added += self.blocking_flow(s, t, &level, &mut next);
         }
+        (self.level, self.next, self.queue) = (level, next, queue);
+        added
     }
 
     /// A blocking flow in the level graph (iterative depth-first search that keeps its path up to the
@@ -164,8 +201,8 @@ impl Network {
             if v == t {
                 let push = path.iter().map(|&a| self.residual(a)).min().unwrap_or(0);
                 for &a in &path {
-                    self.flow[a as usize] += push;
-                    self.flow[(a ^ 1) as usize] -= push;
+                    self.res[a as usize] -= push;
+                    self.res[(a ^ 1) as usize] += push;
                 }
                 pushed += push;
                 // Back to the tail of the first arc the push saturated (its `next` still points at
@@ -757,7 +794,7 @@ fn two_way(
                 best = Some(fit);
             }
         }
-        if grow_source {
+        let closed = if grow_source {
             pierce(
                 &mut net,
                 &source_seen,
@@ -769,6 +806,7 @@ fn two_way(
                 part,
                 a,
             );
+            &source_seen
         } else {
             pierce(
                 &mut net,
@@ -781,8 +819,9 @@ fn two_way(
                 part,
                 b,
             );
-        }
-        flow += net.augment(s, t);
+            &sink_seen
+        };
+        flow += net.augment_avoiding(s, t, closed);
     }
     let (cut, side) = best.filter(|b| b.0 < current)?;
     let moves: Vec<(u32, u32)> = (0..n)
