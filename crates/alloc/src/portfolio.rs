@@ -73,10 +73,10 @@ pub struct Portfolio {
 /// How far [`Portfolio`] refines the cut of nets above [`LARGE`] blocks (`--effort`).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub enum Effort {
-    /// Above [`LARGE`] blocks one refinement turn, with every flow region only where few pairs of
-    /// chips exchange traffic (see `Portfolio::refine`), after METIS tries with
-    /// [`metis::FEWER_VCYCLES`]: 98,000 blocks in about 10x the time of reading the net and placing
-    /// it with `greedy`.
+    /// Above [`LARGE`] blocks one refinement turn, or [`LARGE_TURNS_FEW_PAIRS`] with every flow
+    /// region where few pairs of chips exchange traffic (see `Portfolio::refine`), after METIS tries
+    /// with [`metis::FEWER_VCYCLES`]: 98,000 blocks in about 12x the time of reading the net and
+    /// placing it with `greedy`.
     #[default]
     Default,
     /// Above [`LARGE`] blocks every flow region and up to [`FULL_TURNS`] turns, while they gain (the
@@ -117,6 +117,14 @@ impl Effort {
 
 /// Refinement turns at most under [`Effort::Full`].
 const FULL_TURNS: usize = 8;
+
+/// Refinement turns at most above [`LARGE`] blocks under [`Effort::Default`] where few pairs of chips
+/// exchange traffic ([`few_pairs`]; one turn elsewhere). Measured on `gen layered --blocks 97983`
+/// (766 chips, 2 threads; inter-chip spikes, seconds): seed 1 one turn 638,707.3 in 19.7 s, two
+/// 635,904.5 in 24.1 s, three 633,927.7 in 27.8 s (Mt-KaHyPar QUALITY 631,560.2; `--effort full`
+/// 630,372.5 in 70 s); seed 2 646,138.2 in 18.0 s against 643,867.5 in 21.1 s with two. Each turn
+/// about 0.3-0.45% for 3-4 s more: two keep the default near 10x `greedy`.
+const LARGE_TURNS_FEW_PAIRS: usize = 2;
 
 impl Default for Portfolio {
     fn default() -> Portfolio {
@@ -277,7 +285,7 @@ impl Portfolio {
     /// `refine`'s schedule on `n` blocks: (turns at most, whether every flow region runs, annealing
     /// proposals per vertex), from the proposals `anneal` and whether the heavier schedule applies
     /// (`heavy`, see [`full_schedule`]; above `LARGE` every region where few pairs of chips exchange
-    /// traffic, see `refine`). `--effort full` ([`Effort::Full`]) above
+    /// traffic, see `refine`, and [`LARGE_TURNS_FEW_PAIRS`] turns). `--effort full` ([`Effort::Full`]) above
     /// [`LARGE`]: every region and [`FULL_TURNS`] turns, the annealing as by size (on the 98k net it
     /// adds nothing, see `refine`).
     fn turns_for(&self, n: usize, heavy: bool, anneal: usize) -> (usize, bool, usize) {
@@ -286,6 +294,7 @@ impl Portfolio {
             0..=SMALL => (self.turns, all_regions, anneal),
             n if n <= LARGE => (self.turns.min(2), all_regions, anneal / 10),
             _ if self.effort == Effort::Full => (self.turns.max(FULL_TURNS), true, anneal / 300),
+            _ if heavy => (LARGE_TURNS_FEW_PAIRS, all_regions, anneal / 300),
             _ => (1, all_regions, anneal / 300),
         }
     }
@@ -1133,6 +1142,10 @@ mod tests {
         assert_eq!(default.turns_for(LARGE, false, 3_000), (2, false, 300));
         assert_eq!(default.turns_for(LARGE, true, 3_000), (2, true, 300));
         assert_eq!(default.turns_for(LARGE + 1, false, 3_000), (1, false, 10));
+        assert_eq!(
+            default.turns_for(LARGE + 1, true, 3_000),
+            (LARGE_TURNS_FEW_PAIRS, true, 10)
+        );
         assert_eq!(
             full.turns_for(LARGE + 1, false, 3_000),
             (FULL_TURNS, true, 10)
