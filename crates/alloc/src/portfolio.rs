@@ -83,7 +83,8 @@ pub enum Effort {
     /// unicast cut's refinement; the annealing and the multicast refinement keep their schedule),
     /// after METIS tries with [`VCYCLES`] V-cycles each. Measured on `gen layered --blocks 97983`
     /// (766 chips, 2 threads): seed 1 630,372 inter-chip spikes in 70-75 s against the default's
-    /// 638,707 in 21.5 s (Mt-KaHyPar QUALITY: 631,538); four turns 632,436 in 48.7 s (one region by
+    /// 635,904 in 20.5 s (two turns, [`LARGE_TURNS_FEW_PAIRS`]; one turn 638,707; Mt-KaHyPar
+    /// QUALITY: 631,560); four turns 632,436 in 48.7 s (one region by
     /// default then). Where every pair of chips exchanges traffic it pays far more for less: `gen
     /// random --blocks 40000` (310 chips) 93,284 in 340 s against the default's 93,861 in 42.9 s. Up to [`LARGE`] the default's
     /// schedule is already the heavier one, with the recut where chips are full, and more turns
