@@ -173,7 +173,7 @@ impl Network {
                 for &a in &self.out[v] {
                     let u = self.to[a as usize] as usize;
                     if level[u] == u32::MAX
-                        && self.res[a as usize] > 0
+                        && self.residual(a) > 0
                         && (u == t || !skip.get(u).copied().unwrap_or(false))
                     {
                         level[u] = level[v] + 1;

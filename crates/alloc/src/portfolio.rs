@@ -75,7 +75,7 @@ pub struct Portfolio {
 pub enum Effort {
     /// Above [`LARGE`] blocks one refinement turn, or [`LARGE_TURNS_FEW_PAIRS`] with every flow
     /// region where few pairs of chips exchange traffic (see `Portfolio::refine`), after METIS tries
-    /// with [`metis::FEWER_VCYCLES`]: 98,000 blocks in about 12x the time of reading the net and
+    /// with [`metis::FEWER_VCYCLES`]: 98,000 blocks in about 10.5x the time of reading the net and
     /// placing it with `greedy`.
     #[default]
     Default,
@@ -145,7 +145,8 @@ impl Default for Portfolio {
 }
 
 /// Up to this many on-chip blocks refinement runs its full schedule; up to [`LARGE`], two turns with
-/// one flow region; above, one turn (see `refine`).
+/// one flow region; above, one turn, or [`LARGE_TURNS_FEW_PAIRS`] where few pairs of chips exchange
+/// traffic (see `refine`).
 const SMALL: usize = 8_000;
 const LARGE: usize = 32_000;
 
